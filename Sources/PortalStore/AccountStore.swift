@@ -1,0 +1,174 @@
+import GRDB
+
+/// Learner accounts, setup codes and sessions.
+public struct AccountStore: Sendable {
+    public let database: PortalDatabase
+
+    public init(database: PortalDatabase) {
+        self.database = database
+    }
+
+    private var pool: DatabasePool { database.pool }
+
+    /// Creates a learner with a setup code (given here as its hash).
+    public func addLearner(username: String, timeZone: String, codeHash: String, now: Int64, codeExpiresAt: Int64) throws
+        -> Learner
+    {
+        try pool.write { db in
+            if try Int.fetchOne(db, sql: "SELECT 1 FROM learner WHERE username = ?", arguments: [username]) != nil {
+                throw AccountError.usernameTaken(username)
+            }
+            try db.execute(
+                sql: "INSERT INTO learner (username, time_zone, created_at) VALUES (?, ?, ?)",
+                arguments: [username, timeZone, now])
+            let id = db.lastInsertedRowID
+            try db.execute(
+                sql: "INSERT INTO setup_code (learner_id, code_hash, issued_at, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [id, codeHash, now, codeExpiresAt])
+            return try Learner.fetchOne(db, sql: "SELECT * FROM learner WHERE id = ?", arguments: [id])!
+        }
+    }
+
+    /// Issues a new setup code, clears the password and ends every session of the learner.
+    public func resetLearner(username: String, codeHash: String, now: Int64, codeExpiresAt: Int64) throws {
+        try pool.write { db in
+            guard let learner = try Self.learner(db, username: username) else { throw AccountError.noSuchLearner(username) }
+            try db.execute(
+                sql: "UPDATE learner SET password_hash = NULL, pepper_id = NULL, password_set_at = NULL, disabled = 0 WHERE id = ?",
+                arguments: [learner.id])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO setup_code (learner_id, code_hash, issued_at, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [learner.id, codeHash, now, codeExpiresAt])
+            try db.execute(sql: "DELETE FROM session WHERE learner_id = ?", arguments: [learner.id])
+        }
+    }
+
+    /// Disables the account and ends its sessions; its data stays.
+    public func disableLearner(username: String) throws {
+        try pool.write { db in
+            guard let learner = try Self.learner(db, username: username) else { throw AccountError.noSuchLearner(username) }
+            try db.execute(sql: "UPDATE learner SET disabled = 1 WHERE id = ?", arguments: [learner.id])
+            try db.execute(sql: "DELETE FROM setup_code WHERE learner_id = ?", arguments: [learner.id])
+            try db.execute(sql: "DELETE FROM session WHERE learner_id = ?", arguments: [learner.id])
+        }
+    }
+
+    public func learner(username: String) throws -> Learner? {
+        try pool.read { db in try Self.learner(db, username: username) }
+    }
+
+    public func learners() throws -> [Learner] {
+        try pool.read { db in try Learner.fetchAll(db, sql: "SELECT * FROM learner ORDER BY username") }
+    }
+
+    /// The hash and expiry of the learner's pending setup code, if any.
+    public func setupCode(learnerID: Int64) throws -> (hash: String, expiresAt: Int64)? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT code_hash, expires_at FROM setup_code WHERE learner_id = ?", arguments: [learnerID])
+                .map { ($0["code_hash"], $0["expires_at"]) }
+        }
+    }
+
+    /// Sets the first password: consumes the setup code (only if it still has `codeHash`, so a
+    /// code is used at most once even under concurrent requests) and opens a session.
+    /// Returns false when the code was already used.
+    public func setFirstPassword(
+        learnerID: Int64, codeHash: String, passwordHash: String, pepperID: String, now: Int64,
+        session: NewSession
+    ) throws -> Bool {
+        try pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM setup_code WHERE learner_id = ? AND code_hash = ? AND expires_at > ?",
+                arguments: [learnerID, codeHash, now])
+            guard db.changesCount == 1 else { return false }
+            try db.execute(
+                sql: "UPDATE learner SET password_hash = ?, pepper_id = ?, password_set_at = ? WHERE id = ?",
+                arguments: [passwordHash, pepperID, now, learnerID])
+            try db.execute(sql: "DELETE FROM session WHERE learner_id = ?", arguments: [learnerID])
+            try Self.insert(db, session, learnerID: learnerID, now: now)
+            return true
+        }
+    }
+
+    /// Replaces the stored hash (rehash on login, password change).
+    public func updatePassword(learnerID: Int64, passwordHash: String, pepperID: String, now: Int64) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "UPDATE learner SET password_hash = ?, pepper_id = ?, password_set_at = ? WHERE id = ?",
+                arguments: [passwordHash, pepperID, now, learnerID])
+        }
+    }
+
+    public func updateTimeZone(learnerID: Int64, timeZone: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE learner SET time_zone = ? WHERE id = ?", arguments: [timeZone, learnerID])
+        }
+    }
+
+    // MARK: Sessions
+
+    /// What a new session stores: only the hash of the token the browser keeps.
+    public struct NewSession: Sendable {
+        public var tokenHash: String
+        public var csrfToken: String
+        public var expiresAt: Int64
+
+        public init(tokenHash: String, csrfToken: String, expiresAt: Int64) {
+            self.tokenHash = tokenHash
+            self.csrfToken = csrfToken
+            self.expiresAt = expiresAt
+        }
+    }
+
+    /// Opens a session, ending `replacing` (the session the browser had before, if any).
+    public func openSession(_ session: NewSession, learnerID: Int64, now: Int64, replacing: String? = nil) throws {
+        try pool.write { db in
+            if let replacing {
+                try db.execute(sql: "DELETE FROM session WHERE token_hash = ?", arguments: [replacing])
+            }
+            try db.execute(sql: "DELETE FROM session WHERE learner_id = ? AND expires_at <= ?", arguments: [learnerID, now])
+            try Self.insert(db, session, learnerID: learnerID, now: now)
+        }
+    }
+
+    /// The live session with this token hash, if it has not expired and its learner is enabled.
+    public func session(tokenHash: String, now: Int64) throws -> SessionRecord? {
+        try pool.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT s.token_hash, s.csrf_token, s.expires_at, l.*
+                        FROM session s JOIN learner l ON l.id = s.learner_id
+                        WHERE s.token_hash = ? AND s.expires_at > ? AND l.disabled = 0
+                        """,
+                    arguments: [tokenHash, now])
+            else { return nil }
+            return SessionRecord(
+                tokenHash: row["token_hash"], csrfToken: row["csrf_token"], expiresAt: row["expires_at"],
+                learner: try Learner(row: row))
+        }
+    }
+
+    public func closeSession(tokenHash: String) throws {
+        try pool.write { db in try db.execute(sql: "DELETE FROM session WHERE token_hash = ?", arguments: [tokenHash]) }
+    }
+
+    /// Ends every session of the learner except `keeping`.
+    public func closeOtherSessions(learnerID: Int64, keeping: String) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM session WHERE learner_id = ? AND token_hash != ?", arguments: [learnerID, keeping])
+        }
+    }
+
+    static func learner(_ db: Database, username: String) throws -> Learner? {
+        try Learner.fetchOne(db, sql: "SELECT * FROM learner WHERE username = ?", arguments: [username])
+    }
+
+    static func insert(_ db: Database, _ session: NewSession, learnerID: Int64, now: Int64) throws {
+        try db.execute(
+            sql: "INSERT INTO session (token_hash, learner_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [session.tokenHash, learnerID, session.csrfToken, now, session.expiresAt])
+    }
+}

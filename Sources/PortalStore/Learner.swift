@@ -1,0 +1,44 @@
+import GRDB
+
+/// A learner account as stored.
+public struct Learner: Sendable, Equatable, Codable, FetchableRecord {
+    public var id: Int64
+    public var username: String
+    public var timeZone: String
+    public var passwordHash: String?
+    public var pepperID: String?
+    public var disabled: Bool
+    public var createdAt: Int64
+    public var passwordSetAt: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case id, username, disabled
+        case timeZone = "time_zone"
+        case passwordHash = "password_hash"
+        case pepperID = "pepper_id"
+        case createdAt = "created_at"
+        case passwordSetAt = "password_set_at"
+    }
+
+    public var hasPassword: Bool { passwordHash != nil }
+}
+
+/// A stored session joined with its learner.
+public struct SessionRecord: Sendable, Equatable {
+    public var tokenHash: String
+    public var csrfToken: String
+    public var expiresAt: Int64
+    public var learner: Learner
+}
+
+public enum AccountError: Error, Equatable, CustomStringConvertible {
+    case usernameTaken(String)
+    case noSuchLearner(String)
+
+    public var description: String {
+        switch self {
+        case .usernameTaken(let name): "a learner named \(name) already exists (use `user reset \(name)` for a new setup code)"
+        case .noSuchLearner(let name): "no learner named \(name) (see `user list`)"
+        }
+    }
+}

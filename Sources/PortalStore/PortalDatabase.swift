@@ -1,0 +1,56 @@
+import Foundation
+import GRDB
+
+/// The portal's SQLite database: one file, WAL, opened through a GRDB `DatabasePool`.
+///
+/// Every connection gets `synchronous=NORMAL`, `foreign_keys=ON` and `busy_timeout=5000`;
+/// the pool puts the file in WAL mode. All writes go through the pool's single writer
+/// connection (readers are read-only), which keeps clear of SQLite 3.40's WAL-reset bug.
+public final class PortalDatabase: Sendable {
+    public let pool: DatabasePool
+    public let path: String
+
+    public static let busyTimeoutMilliseconds = 5000
+
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(Double(Self.busyTimeoutMilliseconds) / 1000)
+        configuration.journalMode = .wal
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA busy_timeout = \(PortalDatabase.busyTimeoutMilliseconds)")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        self.path = path
+    }
+
+    /// Opens `portal.db` in `dataDirectory`, creating the directory if needed.
+    public convenience init(dataDirectory: String) throws {
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        try self.init(path: dataDirectory + "/portal.db")
+    }
+
+    /// Applies every migration not yet applied. Safe to run any number of times.
+    public func migrate() throws {
+        let migrator = Schema.migrator
+        try migrator.migrate(pool)
+    }
+
+    /// The identifiers of the migrations applied so far.
+    public func appliedMigrations() throws -> [String] {
+        let migrator = Schema.migrator
+        return try pool.read { db in try migrator.appliedIdentifiers(db).sorted() }
+    }
+
+    /// True when every known migration has been applied.
+    public func isUpToDate() throws -> Bool {
+        let migrator = Schema.migrator
+        return try pool.read { db in try migrator.hasCompletedMigrations(db) }
+    }
+
+    /// The SQLite library version in use.
+    public func sqliteVersion() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT sqlite_version()") ?? "unknown" }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import PasswordHashing
+import PortalDomain
+
+/// A configuration problem, naming the variable to fix.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let variable: String
+    public let problem: String
+
+    public var description: String { "\(variable): \(problem)" }
+}
+
+/// Settings read from the environment (systemd `EnvironmentFile=/etc/lynx-portal/portal.env`).
+public struct PortalConfiguration: Sendable {
+    public var pepper: Pepper
+    public var previousPeppers: [String: [UInt8]]
+    public var sessionSecret: [UInt8]
+    public var dataDirectory: String
+    public var templatesDirectory: String
+    public var defaultTimeZone: String
+    public var dayStartHour: Int
+    public var cookieSecure: Bool
+    /// Recompile templates when a file changes (development only).
+    public var reloadTemplatesOnChange: Bool
+    public var argon2: Argon2Parameters
+    public var sessionLifetimeSeconds: Int64
+
+    public static let minimumSecretBytes = 32
+
+    /// Reads the environment; refuses missing or weak secrets with the variable's name.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) {
+        pepper = Pepper(
+            id: environment["LYNX_PEPPER_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? "1",
+            secret: try Self.secret("LYNX_PEPPER", in: environment))
+        sessionSecret = try Self.secret("LYNX_SESSION_SECRET", in: environment)
+        // Earlier peppers stay readable for rotation: LYNX_PEPPER_OLD_<id>=<secret>.
+        var previous: [String: [UInt8]] = [:]
+        for (name, value) in environment where name.hasPrefix("LYNX_PEPPER_OLD_") {
+            previous[String(name.dropFirst("LYNX_PEPPER_OLD_".count))] = Array(value.utf8)
+        }
+        previousPeppers = previous
+        dataDirectory = environment["LYNX_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/var/lib/lynx-portal"
+        templatesDirectory =
+            environment["LYNX_TEMPLATES_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/opt/lynx-portal/templates"
+        defaultTimeZone = environment["LYNX_DEFAULT_TZ"].flatMap { $0.isEmpty ? nil : $0 } ?? "UTC"
+        guard TimeZoneName.zone(defaultTimeZone) != nil else {
+            throw ConfigurationError(
+                variable: "LYNX_DEFAULT_TZ", problem: "'\(defaultTimeZone)' is not an IANA time zone (e.g. Europe/Berlin)")
+        }
+        dayStartHour = 4
+        if let text = environment["LYNX_DAY_START_HOUR"], !text.isEmpty {
+            guard let hour = Int(text), (0...23).contains(hour) else {
+                throw ConfigurationError(variable: "LYNX_DAY_START_HOUR", problem: "must be an hour from 0 to 23")
+            }
+            dayStartHour = hour
+        }
+        cookieSecure = try Self.flag("LYNX_COOKIE_SECURE", in: environment, default: true)
+        reloadTemplatesOnChange = try Self.flag("LYNX_TEMPLATES_RELOAD", in: environment, default: false)
+        argon2 = .recommended
+        if let text = environment["LYNX_ARGON2"], !text.isEmpty {
+            guard let parameters = Self.argon2Parameters(text) else {
+                throw ConfigurationError(variable: "LYNX_ARGON2", problem: "expected m=KIB,t=N,p=N (e.g. m=19456,t=2,p=1)")
+            }
+            argon2 = parameters
+        }
+        sessionLifetimeSeconds = 7 * 24 * 3600
+    }
+
+    static func secret(_ name: String, in environment: [String: String]) throws(ConfigurationError) -> [UInt8] {
+        guard let value = environment[name], !value.isEmpty else {
+            throw ConfigurationError(
+                variable: name, problem: "is not set; put a random value of at least 32 bytes in portal.env (e.g. `openssl rand -base64 48`)")
+        }
+        guard value.utf8.count >= minimumSecretBytes else {
+            throw ConfigurationError(
+                variable: name, problem: "is \(value.utf8.count) bytes; it must be at least \(minimumSecretBytes) random bytes")
+        }
+        guard Set(value).count >= 8 else {
+            throw ConfigurationError(variable: name, problem: "does not look random; generate it with `openssl rand -base64 48`")
+        }
+        return Array(value.utf8)
+    }
+
+    static func flag(_ name: String, in environment: [String: String], default value: Bool) throws(ConfigurationError) -> Bool {
+        guard let text = environment[name]?.lowercased(), !text.isEmpty else { return value }
+        switch text {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ConfigurationError(variable: name, problem: "expected true or false, got '\(text)'")
+        }
+    }
+
+    static func argon2Parameters(_ text: String) -> Argon2Parameters? {
+        var values: [String: UInt32] = [:]
+        for field in text.split(separator: ",") {
+            let pair = field.split(separator: "=")
+            guard pair.count == 2, let value = UInt32(pair[1]) else { return nil }
+            values[String(pair[0])] = value
+        }
+        guard let m = values["m"], let t = values["t"], let p = values["p"], m >= 8 * p, t >= 1, p >= 1 else { return nil }
+        return Argon2Parameters(memoryKiB: m, iterations: t, parallelism: p)
+    }
+
+    public var databasePath: String { dataDirectory + "/portal.db" }
+    public var auditDirectory: String { dataDirectory + "/audit" }
+}
+
+/// The portal's version, reported by `/healthz`, `doctor` and backup manifests.
+public enum PortalVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,239 @@
+import FastCGI
+import Foundation
+import GRDB
+import Logging
+import PasswordHashing
+import PortalDomain
+import PortalStore
+
+/// The portal as a FastCGI request handler: decoding and limits, routing, sessions, CSRF,
+/// security headers, error pages.
+public final class Portal: RequestHandler {
+    public let configuration: PortalConfiguration
+    public let database: PortalDatabase
+    public let templates: TemplateSet
+    public let audit: AuditLog
+    let accounts: AccountStore
+    let hasher: PasswordHasher
+    let throttle = Throttle()
+    let logger: Logger
+
+    static let sessionCookie = "lynx_session"
+    static let formCookie = "lynx_form"
+    static let contentSecurityPolicy =
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        + "frame-ancestors 'none'; base-uri 'none'"
+
+    static let loginAccountRule = Throttle.Rule(limit: 5, window: 15 * 60)
+    static let loginAddressRule = Throttle.Rule(limit: 30, window: 15 * 60)
+
+    public init(configuration: PortalConfiguration, database: PortalDatabase, templates: TemplateSet, logger: Logger) {
+        self.configuration = configuration
+        self.database = database
+        self.templates = templates
+        self.logger = logger
+        audit = AuditLog(directory: configuration.auditDirectory)
+        accounts = AccountStore(database: database)
+        hasher = PasswordHasher(
+            parameters: configuration.argon2, pepper: configuration.pepper,
+            previousPeppers: configuration.previousPeppers)
+    }
+
+    public func handle(_ request: Request) -> Response {
+        var response: Response
+        var exchange: Exchange?
+        do {
+            var current = try prepare(request)
+            exchange = current
+            response = try dispatch(&current)
+            exchange = current
+        } catch let error as HTTPError {
+            response = errorPage(error, request: request, exchange: exchange)
+        } catch let error as DatabaseError where Self.isUnavailable(error) {
+            logger.error("database unavailable", metadata: ["request_id": "\(request.id)", "error": "\(error)"])
+            response = errorPage(HTTPError(503), request: request, exchange: exchange)
+        } catch {
+            logger.error(
+                "request failed",
+                metadata: ["request_id": "\(request.id)", "path": "\(request.rawPath)", "error": "\(error)"])
+            response = errorPage(HTTPError(500), request: request, exchange: exchange)
+        }
+        for cookie in exchange?.setCookies ?? [] { response.addHeader("Set-Cookie", cookie) }
+        response.setHeader("Content-Security-Policy", Self.contentSecurityPolicy)
+        response.setHeader("X-Content-Type-Options", "nosniff")
+        response.setHeader("Referrer-Policy", "same-origin")
+        response.setHeader("X-Frame-Options", "DENY")
+        response.setHeader("X-Request-Id", request.id)
+        if response.header("Cache-Control") == nil { response.setHeader("Cache-Control", "no-store") }
+        return response
+    }
+
+    /// Disk full, read-only or locked beyond the busy timeout: the client may retry later.
+    static func isUnavailable(_ error: DatabaseError) -> Bool {
+        [.SQLITE_FULL, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_READONLY, .SQLITE_IOERR, .SQLITE_CANTOPEN]
+            .contains(error.resultCode)
+    }
+
+    /// Decodes and checks the request before any handler sees it.
+    private func prepare(_ request: Request) throws -> Exchange {
+        if request.hasInvalidParameterEncoding { throw HTTPError(400, "The request was not valid UTF-8.") }
+        if request.bodyTooLarge { throw HTTPError(413) }
+        let path: String
+        do {
+            path = try request.path()
+        } catch {
+            throw HTTPError(400, "The address is not correctly encoded.")
+        }
+        var exchange = Exchange(request: request, path: path, now: Date())
+        do {
+            exchange.query = try request.query()
+        } catch {
+            throw HTTPError(400, "The address's query is not correctly encoded.")
+        }
+        let cookies = request.cookies
+        exchange.formCookie = cookies[Self.formCookie].flatMap { $0.count == 43 ? $0 : nil }
+        if let token = cookies[Self.sessionCookie], token.count == 43 {
+            exchange.session = try accounts.session(tokenHash: Tokens.storedHash(token), now: exchange.nowSeconds)
+        }
+        return exchange
+    }
+
+    private func dispatch(_ exchange: inout Exchange) throws -> Response {
+        switch Self.router.resolve(method: exchange.request.method, path: exchange.path) {
+        case .notFound:
+            throw HTTPError(404)
+        case .methodNotAllowed(let allowed):
+            throw HTTPError(405, headers: [("Allow", allowed.joined(separator: ", "))])
+        case .found(let handler, let captures):
+            exchange.captures = captures
+            if exchange.request.method == "POST" {
+                do {
+                    exchange.form = try exchange.request.form()
+                } catch {
+                    throw HTTPError(400, "The form was not correctly encoded.")
+                }
+                try checkCSRF(exchange)
+            }
+            return try handler(self, &exchange)
+        }
+    }
+
+    // MARK: CSRF
+
+    /// The token forms on this page must carry: the session's, or for visitors without a
+    /// session, an HMAC of their form cookie (set here when missing).
+    func csrfToken(_ exchange: inout Exchange) -> String {
+        if let session = exchange.session { return session.csrfToken }
+        let cookie: String
+        if let existing = exchange.formCookie {
+            cookie = existing
+        } else {
+            cookie = Tokens.random()
+            exchange.formCookie = cookie
+            exchange.setCookies.append(cookieHeader(Self.formCookie, cookie, maxAge: 86400))
+        }
+        return Tokens.mac("form:" + cookie, key: configuration.sessionSecret)
+    }
+
+    private func checkCSRF(_ exchange: Exchange) throws {
+        let sent = exchange.form["csrf"] ?? ""
+        var valid = false
+        if let session = exchange.session, ConstantTime.equal(sent, session.csrfToken) { valid = true }
+        if !valid, let cookie = exchange.formCookie,
+            ConstantTime.equal(sent, Tokens.mac("form:" + cookie, key: configuration.sessionSecret)),
+            exchange.session == nil || exchange.path == "/login" || exchange.path == "/set-password"
+        {
+            valid = true
+        }
+        guard valid else {
+            throw HTTPError(403, "This form has expired or did not come from this site. Go back, reload the page and try again.")
+        }
+    }
+
+    // MARK: Cookies and sessions
+
+    func cookieHeader(_ name: String, _ value: String, maxAge: Int64) -> String {
+        var header = "\(name)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Lax"
+        if configuration.cookieSecure { header += "; Secure" }
+        return header
+    }
+
+    /// Opens a fresh session (a new token every time: a pre-set cookie is never adopted).
+    func openSession(for learner: Learner, in exchange: inout Exchange) throws {
+        let token = Tokens.random()
+        let session = AccountStore.NewSession(
+            tokenHash: Tokens.storedHash(token), csrfToken: Tokens.random(),
+            expiresAt: exchange.nowSeconds + configuration.sessionLifetimeSeconds)
+        try accounts.openSession(
+            session, learnerID: learner.id, now: exchange.nowSeconds, replacing: exchange.session?.tokenHash)
+        exchange.setCookies.append(cookieHeader(Self.sessionCookie, token, maxAge: configuration.sessionLifetimeSeconds))
+    }
+
+    func newSession(_ exchange: inout Exchange) -> (AccountStore.NewSession, token: String) {
+        let token = Tokens.random()
+        let session = AccountStore.NewSession(
+            tokenHash: Tokens.storedHash(token), csrfToken: Tokens.random(),
+            expiresAt: exchange.nowSeconds + configuration.sessionLifetimeSeconds)
+        return (session, token)
+    }
+
+    func clearSessionCookie(_ exchange: inout Exchange) {
+        var header = "\(Self.sessionCookie)=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"
+        if configuration.cookieSecure { header += "; Secure" }
+        exchange.setCookies.append(header)
+    }
+
+    // MARK: Rendering
+
+    /// Renders a page inside the layout.
+    func page(
+        _ name: String, title: String, _ values: [String: Any] = [:], status: Int = 200, exchange: inout Exchange
+    ) -> Response {
+        let csrf = csrfToken(&exchange)
+        var pageValues = values
+        pageValues["csrf"] = csrf
+        var layout: [String: Any] = ["title": title, "csrf": csrf, "requestId": exchange.request.id]
+        if let learner = exchange.learner {
+            layout["signedIn"] = true
+            layout["username"] = learner.username
+        }
+        let html = templates.render(page: name, values: pageValues, layout: layout)
+        return Response(status: status, contentType: "text/html; charset=utf-8", body: html)
+    }
+
+    func redirect(_ location: String) -> Response {
+        Response(status: 303, headers: [("Location", location)], body: [])
+    }
+
+    static let errorTitles: [Int: String] = [
+        400: "Bad request", 403: "Not allowed", 404: "Page not found", 405: "Method not allowed",
+        413: "Too much data", 429: "Too many attempts", 500: "Something went wrong", 503: "Temporarily unavailable",
+    ]
+
+    private func errorPage(_ error: HTTPError, request: Request, exchange: Exchange?) -> Response {
+        if error.status == 303 || error.status == 302 {
+            var response = Response(status: error.status, headers: error.headers, body: [])
+            response.setHeader("Cache-Control", "no-store")
+            return response
+        }
+        var exchange = exchange ?? Exchange(request: request, path: "/", now: Date())
+        let template = Self.errorTitles[error.status] != nil ? "errors/\(error.status)" : "errors/500"
+        var values: [String: Any] = ["status": error.status, "requestId": request.id]
+        if let message = error.message { values["message"] = message }
+        for (name, value) in error.headers where name == "Retry-After" { values["retryAfter"] = value }
+        var response = page(
+            template, title: Self.errorTitles[error.status] ?? "Error", values, status: error.status, exchange: &exchange)
+        for (name, value) in error.headers { response.setHeader(name, value) }
+        return response
+    }
+
+    private static let router: Router = {
+        var router = Router()
+        router.add("/healthz", ["GET": { try $0.health(&$1) }])
+        router.add("/login", ["GET": { $0.loginForm(&$1) }, "POST": { try $0.login(&$1) }])
+        router.add("/set-password", ["GET": { $0.setPasswordForm(&$1) }, "POST": { try $0.setPassword(&$1) }])
+        router.add("/logout", ["POST": { try $0.logout(&$1) }])
+        router.add("/", ["GET": { try $0.home(&$1) }])
+        return router
+    }()
+}

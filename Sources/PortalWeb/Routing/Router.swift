@@ -1,0 +1,73 @@
+import FastCGI
+
+/// An error a handler throws to answer with an error page.
+public struct HTTPError: Error {
+    public var status: Int
+    public var message: String?
+    public var headers: [(name: String, value: String)]
+
+    public init(_ status: Int, _ message: String? = nil, headers: [(name: String, value: String)] = []) {
+        self.status = status
+        self.message = message
+        self.headers = headers
+    }
+}
+
+/// Path patterns like `/quiz/:slug` or `/journal/:id/edit`, matched segment by segment.
+struct RoutePattern: Sendable {
+    let segments: [Substring]
+
+    init(_ pattern: String) {
+        segments = pattern.split(separator: "/", omittingEmptySubsequences: true)
+    }
+
+    /// The captured `:name` values, or nil when `path` does not match.
+    func match(_ path: String) -> [String: String]? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        guard parts.count == segments.count else { return nil }
+        var captures: [String: String] = [:]
+        for (segment, part) in zip(segments, parts) {
+            if segment.hasPrefix(":") {
+                captures[String(segment.dropFirst())] = String(part)
+            } else if segment != part {
+                return nil
+            }
+        }
+        return captures
+    }
+}
+
+/// The routing table: a pattern and the handler for each method it allows.
+struct Router: Sendable {
+    typealias Handler = @Sendable (Portal, inout Exchange) throws -> Response
+
+    struct Route: Sendable {
+        let pattern: RoutePattern
+        let handlers: [String: Handler]
+    }
+
+    private(set) var routes: [Route] = []
+
+    mutating func add(_ pattern: String, _ handlers: [String: Handler]) {
+        routes.append(Route(pattern: RoutePattern(pattern), handlers: handlers))
+    }
+
+    enum Resolution {
+        case found(Handler, captures: [String: String])
+        case methodNotAllowed(allowed: [String])
+        case notFound
+    }
+
+    /// HEAD is answered like GET (the web server drops the body).
+    func resolve(method: String, path: String) -> Resolution {
+        for route in routes {
+            guard let captures = route.pattern.match(path) else { continue }
+            let lookup = method == "HEAD" ? "GET" : method
+            if let handler = route.handlers[lookup] { return .found(handler, captures: captures) }
+            var allowed = route.handlers.keys.sorted()
+            if allowed.contains("GET") { allowed.append("HEAD") }
+            return .methodNotAllowed(allowed: allowed)
+        }
+        return .notFound
+    }
+}

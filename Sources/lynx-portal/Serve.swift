@@ -1,0 +1,87 @@
+import ArgumentParser
+import FastCGI
+import Foundation
+import Logging
+import PortalStore
+import PortalWeb
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the FastCGI responder.",
+        discussion: """
+            Listens on, in this order: a listening socket inherited on fd 0 (systemd StandardInput=socket),
+            else --socket PATH (a unix socket, mode 0660), else --listen HOST:PORT. Runs migrations and
+            compiles every template first; a broken template stops start-up with its file name.
+            SIGTERM: stop accepting, finish in-flight requests, exit 0. SIGHUP: reload templates.
+            """)
+
+    @Option(help: "Unix socket path to create (mode 0660).")
+    var socket: String?
+
+    @Option(help: "TCP HOST:PORT to listen on (development only; production uses the unix socket).")
+    var listen: String?
+
+    @Option(help: "Worker threads, each handling one request at a time.")
+    var workers: Int = 4
+
+    func validate() throws {
+        guard (1...64).contains(workers) else { throw ValidationError("--workers must be between 1 and 64") }
+    }
+
+    func run() throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "lynx-portal")
+        let configuration: PortalConfiguration
+        do {
+            configuration = try PortalConfiguration()
+        } catch {
+            fail("configuration: \(error)")
+        }
+
+        Responder.initializeLibrary()
+        let address: ListenAddress
+        if ListeningSocket.standardInputIsListeningSocket() {
+            address = .inherited
+        } else if let socket {
+            address = .unixSocket(path: socket)
+        } else if let listen {
+            let parts = listen.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else {
+                fail("--listen expects HOST:PORT, got '\(listen)'")
+            }
+            address = .tcp(host: String(parts[0]), port: port)
+        } else {
+            fail("no listening socket on fd 0 and neither --socket nor --listen given")
+        }
+
+        let database: PortalDatabase
+        do {
+            database = try PortalDatabase(dataDirectory: configuration.dataDirectory)
+            try database.migrate()
+        } catch {
+            fail("database \(configuration.databasePath): \(error)")
+        }
+        let templates: TemplateSet
+        do {
+            templates = try TemplateSet(
+                directory: configuration.templatesDirectory,
+                watchForChanges: configuration.reloadTemplatesOnChange, logger: logger)
+        } catch {
+            fail("template \(error)")
+        }
+        let listening: ListeningSocket
+        do {
+            listening = try ListeningSocket.open(address)
+        } catch {
+            fail("\(error)")
+        }
+        let portal = Portal(configuration: configuration, database: database, templates: templates, logger: logger)
+        let responder = Responder(
+            workers: workers, handler: portal, logger: logger, onReload: { templates.reload() })
+        // Exit 0 either way: a stop is not a failure, and systemd must not restart a stopped unit.
+        // A drain that timed out is logged by the responder.
+        responder.run(on: listening)
+        if case .unixSocket(let path) = address { unlink(path) }
+        Foundation.exit(0)
+    }
+}
