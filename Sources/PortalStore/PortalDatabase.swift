@@ -9,6 +9,20 @@ import GRDB
 public final class PortalDatabase: Sendable {
     public let pool: DatabasePool
     public let path: String
+    /// Device and inode of the file the pool opened, to notice it being deleted or replaced.
+    private let identity: FileIdentity?
+
+    struct FileIdentity: Equatable, Sendable {
+        let device: UInt64
+        let inode: UInt64
+
+        init?(path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+        }
+    }
 
     public static let busyTimeoutMilliseconds = 5000
 
@@ -23,6 +37,13 @@ public final class PortalDatabase: Sendable {
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         self.path = path
+        identity = FileIdentity(path: path)
+    }
+
+    /// False when the database file was deleted or replaced under the running process (its
+    /// open connections would keep serving the old file's pages from memory).
+    public var fileIsIntact: Bool {
+        identity != nil && FileIdentity(path: path) == identity
     }
 
     /// Opens `portal.db` in `dataDirectory`, creating the directory if needed.

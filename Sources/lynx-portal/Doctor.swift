@@ -25,19 +25,21 @@ struct Doctor: ParsableCommand {
         report.check("data directory filesystem") { try Self.localFilesystem(dataDirectory) }
         report.check("database") {
             let database = try PortalDatabase(dataDirectory: dataDirectory)
-            let (mode, foreignKeys, busy) = try database.pool.read { db in
+            let (mode, foreignKeys, busy, synchronous) = try database.pool.read { db in
                 (
                     try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "?",
                     try Int.fetchOne(db, sql: "PRAGMA foreign_keys") ?? 0,
-                    try Int.fetchOne(db, sql: "PRAGMA busy_timeout") ?? 0
+                    try Int.fetchOne(db, sql: "PRAGMA busy_timeout") ?? 0,
+                    try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
                 )
             }
+            guard synchronous == 1 else { throw DoctorFailure("synchronous is \(synchronous), expected 1 (NORMAL)") }
             guard mode == "wal" else { throw DoctorFailure("journal_mode is \(mode), expected wal") }
             guard foreignKeys == 1 else { throw DoctorFailure("foreign_keys is off") }
             guard try database.isUpToDate() else { throw DoctorFailure("migrations pending: run `lynx-portal migrate`") }
             let integrity = try database.pool.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "?" }
             guard integrity == "ok" else { throw DoctorFailure("quick_check: \(integrity)") }
-            return "\(dataDirectory)/portal.db: WAL, foreign keys on, busy_timeout \(busy) ms, schema current, quick_check ok"
+            return "\(dataDirectory)/portal.db: WAL, synchronous NORMAL, foreign keys on, busy_timeout \(busy) ms, schema current, quick_check ok"
         }
         report.check("sqlite version") {
             let version = try PortalDatabase(dataDirectory: dataDirectory).sqliteVersion()
