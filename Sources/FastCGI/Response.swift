@@ -32,7 +32,10 @@ public struct Response: Sendable {
     public var head: String {
         var head = "Status: \(status) \(Self.reason(for: status))\r\n"
         for (name, value) in headers {
-            head += "\(name): \(value.filter { $0 != "\r" && $0 != "\n" })\r\n"
+            // Filter scalars, not Characters: "\r\n" is one Character equal to neither "\r" nor "\n".
+            var clean = String.UnicodeScalarView()
+            clean.append(contentsOf: value.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })
+            head += "\(name): \(String(clean))\r\n"
         }
         head += "Content-Length: \(body.count)\r\n\r\n"
         return head

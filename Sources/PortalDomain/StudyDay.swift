@@ -27,11 +27,11 @@ public struct StudyDay: Sendable, Hashable, Comparable, CustomStringConvertible 
     public init(containing instant: Date, in timeZone: TimeZone, dayStartHour: Int) {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
-        // Shifting the instant back by the day-start hour maps 00:00–03:59 local to the
-        // previous date. A DST change in that window shifts the boundary by its size at most.
-        let shifted = instant.addingTimeInterval(-Double(dayStartHour) * 3600)
-        let parts = calendar.dateComponents([.year, .month, .day], from: shifted)
-        self.init(year: parts.year!, month: parts.month!, day: parts.day!)
+        // The local wall-clock hour decides, so the day starts at the day-start hour local
+        // time even on a daylight-saving change day.
+        let parts = calendar.dateComponents([.year, .month, .day, .hour], from: instant)
+        let date = StudyDay(year: parts.year!, month: parts.month!, day: parts.day!)
+        self = parts.hour! < dayStartHour ? date.adding(days: -1) : date
     }
 
     /// The study day `count` days later (earlier when negative).
@@ -59,9 +59,11 @@ public struct StudyDay: Sendable, Hashable, Comparable, CustomStringConvertible 
 
 /// Checks IANA time-zone names.
 public enum TimeZoneName {
-    /// The zone for `name`, only for real IANA identifiers (not abbreviations like "EST").
+    /// The zone for `name`, only for IANA Area/Location identifiers and "UTC" (not
+    /// abbreviations or POSIX-style names like "EST" or "EST5EDT"). Foundation's list of known
+    /// identifiers on Linux misses some real ones (Asia/Kolkata), so the tz database decides.
     public static func zone(_ name: String) -> TimeZone? {
-        guard TimeZone.knownTimeZoneIdentifiers.contains(name) || name == "UTC" else { return nil }
+        guard name == "UTC" || (name.contains("/") && !name.hasPrefix("/") && !name.contains("..")) else { return nil }
         return TimeZone(identifier: name)
     }
 }

@@ -35,6 +35,95 @@ enum Schema {
                     CREATE INDEX session_by_learner ON session(learner_id);
                     """)
         }
+        migrator.registerMigration("v2-learning") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE quiz (
+                        id INTEGER PRIMARY KEY,
+                        slug TEXT NOT NULL UNIQUE,
+                        title TEXT NOT NULL,
+                        source_name TEXT NOT NULL,
+                        imported_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE question (
+                        id INTEGER PRIMARY KEY,
+                        quiz_id INTEGER NOT NULL REFERENCES quiz(id) ON DELETE CASCADE,
+                        key TEXT NOT NULL,
+                        prompt TEXT NOT NULL,
+                        general_feedback TEXT,
+                        position INTEGER NOT NULL,
+                        retired_at INTEGER,
+                        UNIQUE (quiz_id, key)
+                    );
+                    CREATE TABLE option (
+                        id INTEGER PRIMARY KEY,
+                        question_id INTEGER NOT NULL REFERENCES question(id) ON DELETE CASCADE,
+                        position INTEGER NOT NULL,
+                        text TEXT NOT NULL,
+                        is_correct INTEGER NOT NULL,
+                        feedback TEXT
+                    );
+                    CREATE INDEX option_by_question ON option(question_id, position);
+                    CREATE TABLE attempt (
+                        id INTEGER PRIMARY KEY,
+                        learner_id INTEGER NOT NULL REFERENCES learner(id) ON DELETE CASCADE,
+                        quiz_id INTEGER NOT NULL REFERENCES quiz(id) ON DELETE CASCADE,
+                        submitted_at INTEGER NOT NULL,
+                        study_day TEXT NOT NULL,
+                        score INTEGER NOT NULL,
+                        total INTEGER NOT NULL
+                    );
+                    CREATE INDEX attempt_by_learner ON attempt(learner_id, quiz_id, submitted_at);
+                    CREATE TABLE attempt_answer (
+                        attempt_id INTEGER NOT NULL REFERENCES attempt(id) ON DELETE CASCADE,
+                        question_id INTEGER NOT NULL REFERENCES question(id) ON DELETE CASCADE,
+                        chosen_text TEXT NOT NULL,
+                        correct INTEGER NOT NULL,
+                        PRIMARY KEY (attempt_id, question_id)
+                    );
+                    CREATE TABLE review_card (
+                        id INTEGER PRIMARY KEY,
+                        learner_id INTEGER NOT NULL REFERENCES learner(id) ON DELETE CASCADE,
+                        question_id INTEGER NOT NULL REFERENCES question(id) ON DELETE CASCADE,
+                        easiness INTEGER NOT NULL,
+                        repetitions INTEGER NOT NULL,
+                        interval_days INTEGER NOT NULL,
+                        due_day TEXT NOT NULL,
+                        last_reviewed_day TEXT,
+                        repeat_day TEXT,
+                        retired INTEGER NOT NULL DEFAULT 0,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        UNIQUE (learner_id, question_id)
+                    );
+                    CREATE INDEX card_due ON review_card(learner_id, retired, due_day);
+                    CREATE INDEX card_repeat ON review_card(learner_id, retired, repeat_day);
+                    CREATE INDEX card_by_question ON review_card(question_id);
+                    CREATE TABLE review_log (
+                        id INTEGER PRIMARY KEY,
+                        card_id INTEGER NOT NULL REFERENCES review_card(id) ON DELETE CASCADE,
+                        reviewed_at INTEGER NOT NULL,
+                        study_day TEXT NOT NULL,
+                        quality INTEGER NOT NULL,
+                        source TEXT NOT NULL,
+                        schedule_changed INTEGER NOT NULL,
+                        easiness INTEGER NOT NULL,
+                        repetitions INTEGER NOT NULL,
+                        interval_days INTEGER NOT NULL,
+                        due_day TEXT NOT NULL
+                    );
+                    CREATE INDEX review_log_by_card ON review_log(card_id, reviewed_at);
+                    CREATE TABLE journal_entry (
+                        id INTEGER PRIMARY KEY,
+                        learner_id INTEGER NOT NULL REFERENCES learner(id) ON DELETE CASCADE,
+                        title TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX journal_by_learner ON journal_entry(learner_id, created_at, id);
+                    """)
+        }
         return migrator
     }
 }

@@ -14,6 +14,9 @@ public final class Portal: RequestHandler {
     public let templates: TemplateSet
     public let audit: AuditLog
     let accounts: AccountStore
+    let quizzes: QuizStore
+    let study: StudyStore
+    let journal: JournalStore
     let hasher: PasswordHasher
     let throttle = Throttle()
     let logger: Logger
@@ -34,6 +37,9 @@ public final class Portal: RequestHandler {
         self.logger = logger
         audit = AuditLog(directory: configuration.auditDirectory)
         accounts = AccountStore(database: database)
+        quizzes = QuizStore(database: database)
+        study = StudyStore(database: database)
+        journal = JournalStore(database: database)
         hasher = PasswordHasher(
             parameters: configuration.argon2, pepper: configuration.pepper,
             previousPeppers: configuration.previousPeppers)
@@ -234,6 +240,20 @@ public final class Portal: RequestHandler {
         router.add("/set-password", ["GET": { $0.setPasswordForm(&$1) }, "POST": { try $0.setPassword(&$1) }])
         router.add("/logout", ["POST": { try $0.logout(&$1) }])
         router.add("/", ["GET": { try $0.home(&$1) }])
+        router.add("/quiz/:slug", ["GET": { try $0.quizForm(&$1) }, "POST": { try $0.submitQuiz(&$1) }])
+        router.add("/quiz/:slug/attempts/:id", ["GET": { try $0.attemptResult(&$1) }])
+        router.add("/review", ["GET": { try $0.reviewPage(&$1) }])
+        router.add("/review/answer", ["POST": { try $0.answerCard(&$1) }])
+        router.add("/review/grade", ["POST": { try $0.gradeCard(&$1) }])
+        router.add("/journal", ["GET": { try $0.journalList(&$1) }])
+        router.add("/journal/new", ["GET": { try $0.journalNewForm(&$1) }, "POST": { try $0.journalCreate(&$1) }])
+        router.add("/journal/:id", ["GET": { try $0.journalView(&$1) }])
+        router.add("/journal/:id/edit", ["GET": { try $0.journalEditForm(&$1) }, "POST": { try $0.journalUpdate(&$1) }])
+        router.add(
+            "/journal/:id/delete", ["GET": { try $0.journalDeleteForm(&$1) }, "POST": { try $0.journalDelete(&$1) }])
+        router.add("/settings", ["GET": { try $0.settingsPage(&$1) }])
+        router.add("/settings/time-zone", ["POST": { try $0.changeTimeZone(&$1) }])
+        router.add("/settings/password", ["POST": { try $0.changePassword(&$1) }])
         return router
     }()
 }

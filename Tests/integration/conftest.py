@@ -72,8 +72,26 @@ class Stack:
             command = ["faketime", "-f", self.faketime] + command
         return command
 
+    def portal_pid(self):
+        """The portal's own pid: under `faketime` the wrapper forks it as a child, and signals
+        must reach the portal, not the wrapper."""
+        if not self.faketime:
+            return self.portal.pid
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            children = pathlib.Path(f"/proc/{self.portal.pid}/task/{self.portal.pid}/children")
+            if children.exists() and children.read_text().split():
+                return int(children.read_text().split()[0])
+            time.sleep(0.02)
+        raise RuntimeError("faketime did not start the portal")
+
+    def signal(self, number):
+        os.kill(self.portal_pid(), number)
+
     def start_portal(self, expect_exit=False):
         log = open(self.portal_log, "ab")
+        if self.socket.exists():
+            self.socket.unlink()
         self.portal = subprocess.Popen(self.portal_command(), env=self.env, stdout=log, stderr=log)
         if expect_exit:
             return self.portal.wait(timeout=30)
@@ -121,7 +139,7 @@ class Stack:
 
     def stop_portal(self):
         if self.portal and self.portal.poll() is None:
-            self.portal.send_signal(signal.SIGTERM)
+            self.signal(signal.SIGTERM)
             try:
                 self.portal.wait(timeout=15)
             except subprocess.TimeoutExpired:

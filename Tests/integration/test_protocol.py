@@ -175,13 +175,13 @@ def test_sighup_reloads_templates_and_keeps_the_old_set_when_broken(fresh_stack_
     assert "Log in" in requests.get(stack.base + "/login").text
     login = templates / "login.mustache"
     login.write_text(login.read_text().replace("<h1>Log in</h1>", "<h1>Sign in here</h1>"))
-    stack.portal.send_signal(signal.SIGHUP)
+    stack.signal(signal.SIGHUP)
     deadline = time.time() + 10
     while "Sign in here" not in requests.get(stack.base + "/login").text:
         assert time.time() < deadline, "template not reloaded"
         time.sleep(0.1)
     login.write_text("{{#broken}} never closed")
-    stack.portal.send_signal(signal.SIGHUP)
+    stack.signal(signal.SIGHUP)
     time.sleep(1)
     assert "Sign in here" in requests.get(stack.base + "/login").text
     log = stack.portal_log.read_text()
@@ -220,7 +220,7 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_zero(fresh_stack_facto
                   b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:5])
         time.sleep(1.0)  # the portal is now reading this request's body
         started = time.time()
-        stack.portal.send_signal(signal.SIGTERM)
+        stack.signal(signal.SIGTERM)
         time.sleep(0.5)
         assert stack.portal.poll() is None, "exited with a request in flight"
         s.sendall(body[5:])

@@ -2,8 +2,32 @@ import FastCGI
 import Foundation
 
 extension Portal {
+    /// Home: cards due today, quizzes with best score and last attempt, recent journal entries.
     func home(_ exchange: inout Exchange) throws -> Response {
         let session = try exchange.requireLearner()
-        return page("home", title: "Home", ["username": session.learner.username], exchange: &exchange)
+        let learner = session.learner
+        let day = today(for: learner, at: exchange.now)
+        let due = try study.dueCount(learnerID: learner.id, on: day)
+        var values: [String: Any] = [
+            "username": learner.username, "today": longDate(day), "due": due, "hasDue": due > 0,
+            "dueOne": due == 1,
+        ]
+        if due == 0, let next = try study.nextDueDay(learnerID: learner.id, after: day) {
+            values["nextDue"] = longDate(next)
+        }
+        let summaries = try quizzes.summaries(learnerID: learner.id)
+        values["hasQuizzes"] = !summaries.isEmpty
+        values["quizzes"] = summaries.map { quiz -> [String: Any] in
+            var item: [String: Any] = [
+                "slug": quiz.slug, "title": quiz.title, "questions": quiz.questionCount, "attempts": quiz.attempts,
+            ]
+            if let best = quiz.bestScore, let total = quiz.bestTotal { item["best"] = "\(best)/\(total)" }
+            if let last = quiz.lastSubmittedAt { item["last"] = localTime(last, for: learner) }
+            return item
+        }
+        let recent = try journal.entries(learnerID: learner.id, page: 1, perPage: 3).entries
+        values["hasEntries"] = !recent.isEmpty
+        values["entries"] = recent.map { entryValues($0, learner) }
+        return page("home", title: "Home", values, exchange: &exchange)
     }
 }

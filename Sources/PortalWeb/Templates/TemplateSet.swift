@@ -19,7 +19,8 @@ public final class TemplateSet: Sendable {
     public let directory: String
     /// Page templates the portal renders; all must exist for start-up to succeed.
     public static let required = [
-        "layout", "login", "set-password", "home",
+        "layout", "login", "set-password", "home", "quiz", "quiz-result", "review", "review-grade",
+        "journal", "journal-form", "journal-entry", "journal-delete", "settings",
         "errors/400", "errors/403", "errors/404", "errors/405", "errors/413", "errors/429", "errors/500",
         "errors/503",
     ]

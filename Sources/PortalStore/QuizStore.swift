@@ -1,0 +1,202 @@
+import GRDB
+import PortalDomain
+
+/// What an import changed, for the operator.
+public struct QuizImportSummary: Sendable, Equatable, CustomStringConvertible {
+    public var slug: String
+    public var total: Int
+    public var added: Int
+    public var updated: Int
+    public var unchanged: Int
+    public var retired: Int
+
+    public var description: String {
+        "\(slug): \(total) questions (\(added) new, \(updated) updated, \(unchanged) unchanged, \(retired) retired)"
+    }
+}
+
+/// A quiz as learners see it.
+public struct QuizView: Sendable {
+    public var id: Int64
+    public var slug: String
+    public var title: String
+    public var questions: [QuestionView]
+}
+
+public struct QuestionView: Sendable {
+    public var id: Int64
+    public var prompt: String
+    public var generalFeedback: String?
+    public var options: [OptionView]
+
+    public var correctOption: OptionView? { options.first(where: \.isCorrect) }
+}
+
+public struct OptionView: Sendable {
+    public var id: Int64
+    public var text: String
+    public var isCorrect: Bool
+    public var feedback: String?
+}
+
+/// A quiz on the home page: best score and last attempt of one learner.
+public struct QuizSummary: Sendable {
+    public var slug: String
+    public var title: String
+    public var questionCount: Int
+    public var attempts: Int
+    public var bestScore: Int?
+    public var bestTotal: Int?
+    public var lastSubmittedAt: Int64?
+}
+
+/// Quizzes: idempotent import, reading for the quiz page, summaries.
+public struct QuizStore: Sendable {
+    public let database: PortalDatabase
+
+    public init(database: PortalDatabase) {
+        self.database = database
+    }
+
+    /// Imports or re-imports a parsed quiz in one transaction. Questions keep their identity by
+    /// key; a question missing from the file is retired (with its cards), never deleted, so
+    /// attempts and review history stay.
+    public func importQuiz(_ document: QuizDocument, slug: String, sourceName: String, now: Int64) throws
+        -> QuizImportSummary
+    {
+        try database.pool.write { db in
+            let title = document.title ?? slug
+            var summary = QuizImportSummary(
+                slug: slug, total: document.questions.count, added: 0, updated: 0, unchanged: 0, retired: 0)
+            let quizID: Int64
+            if let existing = try Int64.fetchOne(db, sql: "SELECT id FROM quiz WHERE slug = ?", arguments: [slug]) {
+                quizID = existing
+                try db.execute(
+                    sql: "UPDATE quiz SET title = ?, source_name = ?, imported_at = ? WHERE id = ?",
+                    arguments: [title, sourceName, now, quizID])
+            } else {
+                try db.execute(
+                    sql: "INSERT INTO quiz (slug, title, source_name, imported_at) VALUES (?, ?, ?, ?)",
+                    arguments: [slug, title, sourceName, now])
+                quizID = db.lastInsertedRowID
+            }
+            var seen = Set<Int64>()
+            for (position, question) in document.questions.enumerated() {
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT id, prompt, general_feedback, position, retired_at FROM question WHERE quiz_id = ? AND key = ?",
+                    arguments: [quizID, question.key])
+                let questionID: Int64
+                if let row {
+                    questionID = row["id"]
+                    let options = try Self.storedOptions(db, questionID: questionID)
+                    let sameOptions = options.map { QuizOption(text: $0.text, isCorrect: $0.isCorrect, feedback: $0.feedback) }
+                        == question.options
+                    let same = sameOptions && row["prompt"] == question.prompt
+                        && row["general_feedback"] == question.generalFeedback && (row["retired_at"] as Int64?) == nil
+                    if same {
+                        summary.unchanged += 1
+                        if row["position"] != position {
+                            try db.execute(sql: "UPDATE question SET position = ? WHERE id = ?", arguments: [position, questionID])
+                        }
+                    } else {
+                        summary.updated += 1
+                        try db.execute(
+                            sql: "UPDATE question SET prompt = ?, general_feedback = ?, position = ?, retired_at = NULL WHERE id = ?",
+                            arguments: [question.prompt, question.generalFeedback, position, questionID])
+                        try db.execute(sql: "UPDATE review_card SET retired = 0 WHERE question_id = ?", arguments: [questionID])
+                        if !sameOptions {
+                            try db.execute(sql: "DELETE FROM option WHERE question_id = ?", arguments: [questionID])
+                            try Self.insertOptions(db, question.options, questionID: questionID)
+                        }
+                    }
+                } else {
+                    summary.added += 1
+                    try db.execute(
+                        sql: "INSERT INTO question (quiz_id, key, prompt, general_feedback, position) VALUES (?, ?, ?, ?, ?)",
+                        arguments: [quizID, question.key, question.prompt, question.generalFeedback, position])
+                    questionID = db.lastInsertedRowID
+                    try Self.insertOptions(db, question.options, questionID: questionID)
+                }
+                seen.insert(questionID)
+            }
+            let live = try Int64.fetchAll(
+                db, sql: "SELECT id FROM question WHERE quiz_id = ? AND retired_at IS NULL", arguments: [quizID])
+            for questionID in live where !seen.contains(questionID) {
+                summary.retired += 1
+                try db.execute(sql: "UPDATE question SET retired_at = ? WHERE id = ?", arguments: [now, questionID])
+                try db.execute(sql: "UPDATE review_card SET retired = 1 WHERE question_id = ?", arguments: [questionID])
+            }
+            return summary
+        }
+    }
+
+    /// The quiz with its live questions in file order, or nil.
+    public func quiz(slug: String) throws -> QuizView? {
+        try database.pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, slug, title FROM quiz WHERE slug = ?", arguments: [slug])
+            else { return nil }
+            let quizID: Int64 = row["id"]
+            let questions = try Row.fetchAll(
+                db,
+                sql: "SELECT id, prompt, general_feedback FROM question WHERE quiz_id = ? AND retired_at IS NULL ORDER BY position",
+                arguments: [quizID])
+            let options = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT o.id, o.question_id, o.text, o.is_correct, o.feedback FROM option o
+                    JOIN question q ON q.id = o.question_id
+                    WHERE q.quiz_id = ? AND q.retired_at IS NULL ORDER BY o.question_id, o.position
+                    """,
+                arguments: [quizID])
+            var byQuestion: [Int64: [OptionView]] = [:]
+            for option in options {
+                byQuestion[option["question_id"], default: []].append(
+                    OptionView(id: option["id"], text: option["text"], isCorrect: option["is_correct"], feedback: option["feedback"]))
+            }
+            return QuizView(
+                id: quizID, slug: row["slug"], title: row["title"],
+                questions: questions.map {
+                    QuestionView(
+                        id: $0["id"], prompt: $0["prompt"], generalFeedback: $0["general_feedback"],
+                        options: byQuestion[$0["id"]] ?? [])
+                })
+        }
+    }
+
+    /// Every quiz with the learner's attempt count, best score and last attempt.
+    public func summaries(learnerID: Int64) throws -> [QuizSummary] {
+        try database.pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT q.slug, q.title,
+                        (SELECT count(*) FROM question WHERE quiz_id = q.id AND retired_at IS NULL) AS questions,
+                        count(a.id) AS attempts, max(a.score) AS best, max(a.submitted_at) AS last,
+                        (SELECT total FROM attempt WHERE learner_id = ? AND quiz_id = q.id ORDER BY score DESC LIMIT 1) AS best_total
+                    FROM quiz q LEFT JOIN attempt a ON a.quiz_id = q.id AND a.learner_id = ?
+                    GROUP BY q.id ORDER BY q.title
+                    """,
+                arguments: [learnerID, learnerID]
+            ).map {
+                QuizSummary(
+                    slug: $0["slug"], title: $0["title"], questionCount: $0["questions"], attempts: $0["attempts"],
+                    bestScore: $0["best"], bestTotal: $0["best_total"], lastSubmittedAt: $0["last"])
+            }
+        }
+    }
+
+    static func storedOptions(_ db: Database, questionID: Int64) throws -> [OptionView] {
+        try Row.fetchAll(
+            db, sql: "SELECT id, text, is_correct, feedback FROM option WHERE question_id = ? ORDER BY position",
+            arguments: [questionID]
+        ).map { OptionView(id: $0["id"], text: $0["text"], isCorrect: $0["is_correct"], feedback: $0["feedback"]) }
+    }
+
+    static func insertOptions(_ db: Database, _ options: [QuizOption], questionID: Int64) throws {
+        for (position, option) in options.enumerated() {
+            try db.execute(
+                sql: "INSERT INTO option (question_id, position, text, is_correct, feedback) VALUES (?, ?, ?, ?, ?)",
+                arguments: [questionID, position, option.text, option.isCorrect, option.feedback])
+        }
+    }
+}

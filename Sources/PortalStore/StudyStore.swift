@@ -1,0 +1,276 @@
+import GRDB
+import PortalDomain
+
+/// One answer in a submitted attempt.
+public struct SubmittedAnswer: Sendable {
+    public var questionID: Int64
+    public var chosenText: String
+    public var correct: Bool
+
+    public init(questionID: Int64, chosenText: String, correct: Bool) {
+        self.questionID = questionID
+        self.chosenText = chosenText
+        self.correct = correct
+    }
+}
+
+/// A stored attempt with what the result page shows.
+public struct AttemptView: Sendable {
+    public var id: Int64
+    public var quizSlug: String
+    public var quizTitle: String
+    public var submittedAt: Int64
+    public var score: Int
+    public var total: Int
+    public var answers: [AnswerView]
+}
+
+public struct AnswerView: Sendable {
+    public var prompt: String
+    public var chosenText: String
+    public var correct: Bool
+    public var rightText: String?
+    public var feedback: String?
+    public var generalFeedback: String?
+}
+
+/// A review card with its question, as `/review` shows it.
+public struct CardView: Sendable {
+    public var id: Int64
+    public var question: QuestionView
+    public var state: SM2State
+    public var dueDay: StudyDay
+    /// True when this is a same-day repeat (graded below 4 earlier today).
+    public var isRepeat: Bool
+}
+
+/// What grading a card did.
+public struct ReviewOutcome: Sendable, Equatable {
+    public var state: SM2State
+    public var dueDay: StudyDay
+    public var scheduleChanged: Bool
+    public var repeatsToday: Bool
+}
+
+public enum StudyError: Error, Equatable {
+    case noSuchCard
+}
+
+/// Attempts, review cards and their SM-2 schedule.
+public struct StudyStore: Sendable {
+    public let database: PortalDatabase
+
+    public init(database: PortalDatabase) {
+        self.database = database
+    }
+
+    /// Stores an attempt and its answers, and grades each wrongly answered question's card with
+    /// q = 1 (creating the card when new), all in one transaction. Returns the attempt id.
+    public func recordAttempt(
+        learnerID: Int64, quizID: Int64, answers: [SubmittedAnswer], on day: StudyDay, now: Int64
+    ) throws -> Int64 {
+        try database.pool.write { db in
+            let score = answers.filter(\.correct).count
+            try db.execute(
+                sql: "INSERT INTO attempt (learner_id, quiz_id, submitted_at, study_day, score, total) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [learnerID, quizID, now, day.description, score, answers.count])
+            let attemptID = db.lastInsertedRowID
+            for answer in answers {
+                try db.execute(
+                    sql: "INSERT INTO attempt_answer (attempt_id, question_id, chosen_text, correct) VALUES (?, ?, ?, ?)",
+                    arguments: [attemptID, answer.questionID, answer.chosenText, answer.correct])
+                guard !answer.correct else { continue }
+                let cardID: Int64
+                if let existing = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM review_card WHERE learner_id = ? AND question_id = ?",
+                    arguments: [learnerID, answer.questionID])
+                {
+                    cardID = existing
+                } else {
+                    let new = SM2State.new
+                    try db.execute(
+                        sql: """
+                            INSERT INTO review_card (learner_id, question_id, easiness, repetitions, interval_days, due_day,
+                                created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [
+                            learnerID, answer.questionID, new.easinessHundredths, new.repetitions, new.intervalDays,
+                            day.description, now, now,
+                        ])
+                    cardID = db.lastInsertedRowID
+                }
+                _ = try Self.grade(db, cardID: cardID, learnerID: learnerID, quality: .wrong, on: day, now: now, source: .quiz)
+            }
+            return attemptID
+        }
+    }
+
+    /// Grades a card from `/review` in one transaction.
+    public func review(cardID: Int64, learnerID: Int64, quality: Quality, on day: StudyDay, now: Int64) throws
+        -> ReviewOutcome
+    {
+        try database.pool.write { db in
+            try Self.grade(db, cardID: cardID, learnerID: learnerID, quality: quality, on: day, now: now, source: .review)
+        }
+    }
+
+    enum Source: String {
+        case quiz, review
+    }
+
+    /// SM-2 with the same-day rule: the first grading on a study day changes the schedule;
+    /// later ones that day (repeats) do not. In `/review`, a grade below 4 queues the card again
+    /// for the same day until it is graded 4 or 5. A quiz miss never queues a same-day repeat.
+    static func grade(
+        _ db: Database, cardID: Int64, learnerID: Int64, quality: Quality, on day: StudyDay, now: Int64, source: Source
+    ) throws -> ReviewOutcome {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT easiness, repetitions, interval_days, due_day, last_reviewed_day, repeat_day
+                    FROM review_card WHERE id = ? AND learner_id = ? AND retired = 0
+                    """,
+                arguments: [cardID, learnerID])
+        else { throw StudyError.noSuchCard }
+        var state = SM2State(easinessHundredths: row["easiness"], repetitions: row["repetitions"], intervalDays: row["interval_days"])
+        var due = StudyDay(row["due_day"] as String) ?? day
+        let reviewedToday = (row["last_reviewed_day"] as String?) == day.description
+        let scheduleChanged = !reviewedToday
+        if scheduleChanged {
+            state = state.grading(quality)
+            due = state.dueDay(reviewedOn: day)
+        }
+        let repeatsToday = source == .review && SM2State.repeatsToday(after: quality)
+        let repeatDay: String? =
+            repeatsToday ? day.description : (source == .quiz ? (row["repeat_day"] as String?) : nil)
+        try db.execute(
+            sql: """
+                UPDATE review_card SET easiness = ?, repetitions = ?, interval_days = ?, due_day = ?,
+                    last_reviewed_day = ?, repeat_day = ?, updated_at = ? WHERE id = ?
+                """,
+            arguments: [
+                state.easinessHundredths, state.repetitions, state.intervalDays, due.description, day.description,
+                repeatDay, now, cardID,
+            ])
+        try db.execute(
+            sql: """
+                INSERT INTO review_log (card_id, reviewed_at, study_day, quality, source, schedule_changed, easiness,
+                    repetitions, interval_days, due_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                cardID, now, day.description, quality.value, source.rawValue, scheduleChanged, state.easinessHundredths,
+                state.repetitions, state.intervalDays, due.description,
+            ])
+        return ReviewOutcome(state: state, dueDay: due, scheduleChanged: scheduleChanged, repeatsToday: repeatsToday)
+    }
+
+    /// Ids of today's queue: scheduled cards not yet reviewed today (oldest due first), then
+    /// same-day repeats (longest waiting first).
+    public func queue(learnerID: Int64, on day: StudyDay) throws -> [Int64] {
+        try database.pool.read { db in try Self.queue(db, learnerID: learnerID, day: day) }
+    }
+
+    static func queue(_ db: Database, learnerID: Int64, day: StudyDay) throws -> [Int64] {
+        let due = try Int64.fetchAll(
+            db,
+            sql: """
+                SELECT id FROM review_card
+                WHERE learner_id = ? AND retired = 0 AND due_day <= ?
+                    AND (last_reviewed_day IS NULL OR last_reviewed_day < ?)
+                ORDER BY due_day, id
+                """,
+            arguments: [learnerID, day.description, day.description])
+        let repeats = try Int64.fetchAll(
+            db,
+            sql: "SELECT id FROM review_card WHERE learner_id = ? AND retired = 0 AND repeat_day = ? ORDER BY updated_at, id",
+            arguments: [learnerID, day.description])
+        return due + repeats.filter { !due.contains($0) }
+    }
+
+    /// The first card in today's queue, or nil when nothing is left today.
+    public func nextCard(learnerID: Int64, on day: StudyDay) throws -> CardView? {
+        try database.pool.read { db in
+            guard let id = try Self.queue(db, learnerID: learnerID, day: day).first else { return nil }
+            return try Self.card(db, id: id, learnerID: learnerID, day: day)
+        }
+    }
+
+    /// A card of this learner (nil for another learner's card or an unknown id).
+    public func card(id: Int64, learnerID: Int64, on day: StudyDay) throws -> CardView? {
+        try database.pool.read { db in try Self.card(db, id: id, learnerID: learnerID, day: day) }
+    }
+
+    static func card(_ db: Database, id: Int64, learnerID: Int64, day: StudyDay) throws -> CardView? {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT c.id, c.easiness, c.repetitions, c.interval_days, c.due_day, c.repeat_day,
+                        q.id AS question_id, q.prompt, q.general_feedback
+                    FROM review_card c JOIN question q ON q.id = c.question_id
+                    WHERE c.id = ? AND c.learner_id = ? AND c.retired = 0
+                    """,
+                arguments: [id, learnerID])
+        else { return nil }
+        let questionID: Int64 = row["question_id"]
+        return CardView(
+            id: row["id"],
+            question: QuestionView(
+                id: questionID, prompt: row["prompt"], generalFeedback: row["general_feedback"],
+                options: try QuizStore.storedOptions(db, questionID: questionID)),
+            state: SM2State(easinessHundredths: row["easiness"], repetitions: row["repetitions"], intervalDays: row["interval_days"]),
+            dueDay: StudyDay(row["due_day"] as String) ?? day,
+            isRepeat: (row["repeat_day"] as String?) == day.description)
+    }
+
+    /// Cards left in today's queue.
+    public func dueCount(learnerID: Int64, on day: StudyDay) throws -> Int {
+        try queue(learnerID: learnerID, on: day).count
+    }
+
+    /// The earliest due day after `day`, when nothing is left today.
+    public func nextDueDay(learnerID: Int64, after day: StudyDay) throws -> StudyDay? {
+        try database.pool.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT min(due_day) FROM review_card WHERE learner_id = ? AND retired = 0 AND due_day > ?",
+                arguments: [learnerID, day.description]
+            ).flatMap(StudyDay.init)
+        }
+    }
+
+    /// An attempt of this learner, with each answer, the right answer and feedback.
+    public func attempt(id: Int64, learnerID: Int64) throws -> AttemptView? {
+        try database.pool.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT a.id, a.submitted_at, a.score, a.total, q.slug, q.title
+                        FROM attempt a JOIN quiz q ON q.id = a.quiz_id WHERE a.id = ? AND a.learner_id = ?
+                        """,
+                    arguments: [id, learnerID])
+            else { return nil }
+            let answers = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT aa.question_id, aa.chosen_text, aa.correct, q.prompt, q.general_feedback
+                    FROM attempt_answer aa JOIN question q ON q.id = aa.question_id
+                    WHERE aa.attempt_id = ? ORDER BY q.position
+                    """,
+                arguments: [id]
+            ).map { answer -> AnswerView in
+                let options = try QuizStore.storedOptions(db, questionID: answer["question_id"])
+                let chosen: String = answer["chosen_text"]
+                return AnswerView(
+                    prompt: answer["prompt"], chosenText: chosen, correct: answer["correct"],
+                    rightText: options.first(where: \.isCorrect)?.text,
+                    feedback: options.first(where: { $0.text == chosen })?.feedback,
+                    generalFeedback: answer["general_feedback"])
+            }
+            return AttemptView(
+                id: row["id"], quizSlug: row["slug"], quizTitle: row["title"], submittedAt: row["submitted_at"],
+                score: row["score"], total: row["total"], answers: answers)
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import FastCGI
+import Foundation
+import PortalStore
+
+/// `/journal`: a learner's private entries. Another learner's entry is a 404, never a 403.
+extension Portal {
+    static let journalPageSize = 20
+    static let titleLimit = 200
+    static let bodyLimit = 20_000
+
+    func journalList(_ exchange: inout Exchange) throws -> Response {
+        let session = try exchange.requireLearner()
+        let pageNumber = max(1, exchange.query["page"].flatMap(Int.init) ?? 1)
+        let (entries, hasMore) = try journal.entries(
+            learnerID: session.learner.id, page: pageNumber, perPage: Self.journalPageSize)
+        var values: [String: Any] = [
+            "entries": entries.map { entryValues($0, session.learner) }, "empty": entries.isEmpty && pageNumber == 1,
+            "page": pageNumber,
+        ]
+        if hasMore { values["nextPage"] = pageNumber + 1 }
+        if pageNumber > 1 { values["previousPage"] = pageNumber - 1 }
+        if exchange.query["deleted"] != nil { values["notice"] = "The entry was deleted." }
+        return page("journal", title: "Journal", values, exchange: &exchange)
+    }
+
+    func journalNewForm(_ exchange: inout Exchange) throws -> Response {
+        _ = try exchange.requireLearner()
+        return page("journal-form", title: "New journal entry", formValues(action: "/journal/new"), exchange: &exchange)
+    }
+
+    func journalCreate(_ exchange: inout Exchange) throws -> Response {
+        let session = try exchange.requireLearner()
+        let (title, body) = entryFields(exchange)
+        if let problem = entryProblem(title: title, body: body) {
+            var values = formValues(action: "/journal/new", title: title, body: body)
+            values["error"] = problem
+            return page("journal-form", title: "New journal entry", values, exchange: &exchange)
+        }
+        let id = try journal.create(learnerID: session.learner.id, title: title, body: body, now: exchange.nowSeconds)
+        record("journal_created", username: session.learner.username, exchange, outcome: "succeeded", details: ["entry": "\(id)"])
+        return redirect("/journal/\(id)")
+    }
+
+    func journalView(_ exchange: inout Exchange) throws -> Response {
+        let session = try exchange.requireLearner()
+        let entry = try ownEntry(exchange, session)
+        var values = entryValues(entry, session.learner)
+        if exchange.query["saved"] != nil { values["notice"] = "Saved." }
+        return page("journal-entry", title: entry.title, values, exchange: &exchange)
+    }
+
+    func journalEditForm(_ exchange: inout Exchange) throws -> Response {
+        let session = try exchange.requireLearner()
+        let entry = try ownEntry(exchange, session)
+        var values = formValues(action: "/journal/\(entry.id)/edit", title: entry.title, body: entry.body)
+        values["editing"] = true
+        values["id"] = entry.id
+        return page("journal-form", title: "Edit journal entry", values, exchange: &exchange)
+    }
+
+    func journalUpdate(_ exchange: inout Exchange) throws -> Response {
+        let session = try exchange.requireLearner()
+        let entry = try ownEntry(exchange, session)
+        let (title, body) = entryFields(exchange)
+        if let problem = entryProblem(title: title, body: body) {
+            var values = formValues(action: "/journal/\(entry.id)/edit", title: title, body: body)
+            values["error"] = problem
+            values["editing"] = true
+            values["id"] = entry.id
+            return page("journal-form", title: "Edit journal entry", values, exchange: &exchange)
+        }
+        guard try journal.update(id: entry.id, learnerID: session.learner.id, title: title, body: body, now: exchange.nowSeconds)
+        else { throw HTTPError(404) }
+        record("journal_edited", username: session.learner.username, exchange, outcome: "succeeded", details: ["entry": "\(entry.id)"])
+        return redirect("/journal/\(entry.id)?saved=1")
+    }
+
+    func journalDeleteForm(_ exchange: inout Exchange) throws -> Response {
+        let session = try exchange.requireLearner()
+        let entry = try ownEntry(exchange, session)
+        return page("journal-delete", title: "Delete journal entry", entryValues(entry, session.learner), exchange: &exchange)
+    }
+
+    func journalDelete(_ exchange: inout Exchange) throws -> Response {
+        let session = try exchange.requireLearner()
+        let entry = try ownEntry(exchange, session)
+        guard try journal.delete(id: entry.id, learnerID: session.learner.id) else { throw HTTPError(404) }
+        record("journal_deleted", username: session.learner.username, exchange, outcome: "succeeded", details: ["entry": "\(entry.id)"])
+        return redirect("/journal?deleted=1")
+    }
+
+    private func ownEntry(_ exchange: Exchange, _ session: SessionRecord) throws -> JournalEntry {
+        guard let entry = try journal.entry(id: try id(exchange, "id"), learnerID: session.learner.id) else {
+            throw HTTPError(404)
+        }
+        return entry
+    }
+
+    /// Title trimmed; body kept as typed except that CRLF line breaks become LF.
+    private func entryFields(_ exchange: Exchange) -> (String, String) {
+        let title = (exchange.form["title"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let body = (exchange.form["body"] ?? "").replacingOccurrences(of: "\r\n", with: "\n")
+        return (title, body)
+    }
+
+    private func entryProblem(title: String, body: String) -> String? {
+        if title.isEmpty { return "Give the entry a title." }
+        if title.count > Self.titleLimit { return "The title is \(title.count) characters; keep it to \(Self.titleLimit)." }
+        if body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return "Write something in the entry." }
+        if body.count > Self.bodyLimit { return "The entry is \(body.count) characters; keep it to \(Self.bodyLimit)." }
+        return nil
+    }
+
+    private func formValues(action: String, title: String = "", body: String = "") -> [String: Any] {
+        ["action": action, "entryTitle": title, "body": body, "titleLimit": Self.titleLimit, "bodyLimit": Self.bodyLimit]
+    }
+
+    func entryValues(_ entry: JournalEntry, _ learner: Learner) -> [String: Any] {
+        [
+            "id": entry.id, "entryTitle": entry.title, "body": entry.body,
+            "created": localTime(entry.createdAt, for: learner),
+            "edited": entry.updatedAt != entry.createdAt, "updated": localTime(entry.updatedAt, for: learner),
+        ]
+    }
+}

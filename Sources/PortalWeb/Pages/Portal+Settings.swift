@@ -1,0 +1,81 @@
+import FastCGI
+import Foundation
+import PasswordHashing
+import PortalDomain
+import PortalStore
+
+/// `/settings`: time zone and password.
+extension Portal {
+    static let timeZoneNames: [String] = TimeZone.knownTimeZoneIdentifiers.filter { $0.contains("/") }.sorted() + ["UTC"]
+
+    func settingsPage(_ exchange: inout Exchange) throws -> Response {
+        let session = try exchange.requireLearner()
+        var values = settingsValues(session.learner, exchange: exchange)
+        switch exchange.query["saved"] {
+        case "time-zone": values["notice"] = "Time zone saved."
+        case "password": values["notice"] = "Password changed. Your other sessions were logged out."
+        default: break
+        }
+        return page("settings", title: "Settings", values, exchange: &exchange)
+    }
+
+    func changeTimeZone(_ exchange: inout Exchange) throws -> Response {
+        let session = try exchange.requireLearner()
+        let name = exchange.form["time_zone"] ?? ""
+        guard TimeZoneName.zone(name) != nil else {
+            var values = settingsValues(session.learner, exchange: exchange)
+            values["timeZoneError"] = "Choose a time zone from the list."
+            return page("settings", title: "Settings", values, exchange: &exchange)
+        }
+        try accounts.updateTimeZone(learnerID: session.learner.id, timeZone: name)
+        record(
+            "settings_changed", username: session.learner.username, exchange, outcome: "succeeded",
+            details: ["setting": "time_zone", "time_zone": name])
+        return redirect("/settings?saved=time-zone")
+    }
+
+    func changePassword(_ exchange: inout Exchange) throws -> Response {
+        let session = try exchange.requireLearner()
+        let learner = session.learner
+        let current = exchange.form["current"] ?? ""
+        let new = exchange.form["password"] ?? ""
+        let confirmation = exchange.form["confirm"] ?? ""
+        func again(_ message: String) -> Response {
+            var values = settingsValues(learner, exchange: exchange)
+            values["passwordError"] = message
+            return page("settings", title: "Settings", values, exchange: &exchange)
+        }
+        let key = "login:" + learner.username
+        let now = exchange.now.timeIntervalSince1970
+        if let wait = throttle.retryAfter(key, rule: Self.loginAccountRule, now: now) {
+            record("settings_changed", username: learner.username, exchange, outcome: "throttled", details: ["setting": "password"])
+            throw HTTPError(429, "Too many wrong passwords. Wait \(wait) seconds and try again.", headers: [("Retry-After", "\(wait)")])
+        }
+        guard let stored = learner.passwordHash, let pepperID = learner.pepperID,
+            case .match = hasher.verify(current, against: stored, pepperID: pepperID)
+        else {
+            throttle.recordFailure(key, now: now)
+            record("settings_changed", username: learner.username, exchange, outcome: "failed", details: ["setting": "password"])
+            return again("Your current password is not right.")
+        }
+        if let problem = PasswordPolicy.check(new, confirmation: confirmation, username: learner.username) {
+            return again(problem.description)
+        }
+        try accounts.updatePassword(
+            learnerID: learner.id, passwordHash: try hasher.hash(new), pepperID: hasher.pepper.id, now: exchange.nowSeconds)
+        try accounts.closeOtherSessions(learnerID: learner.id, keeping: session.tokenHash)
+        record("settings_changed", username: learner.username, exchange, outcome: "succeeded", details: ["setting": "password"])
+        return redirect("/settings?saved=password")
+    }
+
+    private func settingsValues(_ learner: Learner, exchange: Exchange) -> [String: Any] {
+        let day = today(for: learner, at: exchange.now)
+        return [
+            "timeZone": learner.timeZone,
+            "timeZones": Self.timeZoneNames.map { ["name": $0, "selected": $0 == learner.timeZone] as [String: Any] },
+            "dayStartHour": configuration.dayStartHour,
+            "today": longDate(day),
+            "minimumLength": PasswordPolicy.minimumLength,
+        ]
+    }
+}
