@@ -108,11 +108,25 @@ public final class Responder: Sendable {
     private func work(on descriptor: Int32, worker: Int) {
         var request = FCGX_Request()
         FCGX_InitRequest(&request, descriptor, 0)
+        // One epoll set per worker with EPOLLEXCLUSIVE: a new connection wakes one idle worker
+        // instead of all of them (poll(2) on a shared socket wakes every waiter).
+        let events = epoll_create1(Int32(EPOLL_CLOEXEC))
+        var interest = epoll_event()
+        interest.events = EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue
+        interest.data.fd = descriptor
+        let watching = events >= 0 && epoll_ctl(events, EPOLL_CTL_ADD, descriptor, &interest) == 0
         var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        var ready = epoll_event()
+        defer { if events >= 0 { close(events) } }
         while !stopping.load(ordering: .acquiring) {
-            poller.revents = 0
-            let ready = poll(&poller, 1, 200)
-            guard ready > 0, !stopping.load(ordering: .acquiring) else { continue }
+            let count: Int32
+            if watching {
+                count = epoll_wait(events, &ready, 1, 200)
+            } else {
+                poller.revents = 0
+                count = poll(&poller, 1, 200)
+            }
+            guard count > 0, !stopping.load(ordering: .acquiring) else { continue }
             // Lost the race for this connection to another worker, or garbage instead of a
             // FastCGI begin record: back to polling.
             guard FCGX_Accept_r(&request) >= 0 else { continue }

@@ -15,7 +15,7 @@ public struct AccountStore: Sendable {
         -> Learner
     {
         try pool.write { db in
-            if try Int.fetchOne(db, sql: "SELECT 1 FROM learner WHERE username = ?", arguments: [username]) != nil {
+            if try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM learner WHERE username = ?"), arguments: [username]) != nil {
                 throw AccountError.usernameTaken(username)
             }
             try db.execute(
@@ -25,7 +25,7 @@ public struct AccountStore: Sendable {
             try db.execute(
                 sql: "INSERT INTO setup_code (learner_id, code_hash, issued_at, expires_at) VALUES (?, ?, ?, ?)",
                 arguments: [id, codeHash, now, codeExpiresAt])
-            return try Learner.fetchOne(db, sql: "SELECT * FROM learner WHERE id = ?", arguments: [id])!
+            return try Learner.fetchOne(db.cachedStatement(sql: "SELECT * FROM learner WHERE id = ?"), arguments: [id])!
         }
     }
 
@@ -58,13 +58,13 @@ public struct AccountStore: Sendable {
     }
 
     public func learners() throws -> [Learner] {
-        try pool.read { db in try Learner.fetchAll(db, sql: "SELECT * FROM learner ORDER BY username") }
+        try pool.read { db in try Learner.fetchAll(db.cachedStatement(sql: "SELECT * FROM learner ORDER BY username")) }
     }
 
     /// The hash and expiry of the learner's pending setup code, if any.
     public func setupCode(learnerID: Int64) throws -> (hash: String, expiresAt: Int64)? {
         try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT code_hash, expires_at FROM setup_code WHERE learner_id = ?", arguments: [learnerID])
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT code_hash, expires_at FROM setup_code WHERE learner_id = ?"), arguments: [learnerID])
                 .map { ($0["code_hash"], $0["expires_at"]) }
         }
     }
@@ -133,15 +133,14 @@ public struct AccountStore: Sendable {
 
     /// The live session with this token hash, if it has not expired and its learner is enabled.
     public func session(tokenHash: String, now: Int64) throws -> SessionRecord? {
-        try pool.read { db in
+        // One SELECT is atomic on its own: no need for the cost of an explicit read transaction.
+        try pool.unsafeRead { db in
             guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: """
+                let row = try Row.fetchOne(db.cachedStatement(sql: """
                         SELECT s.token_hash, s.csrf_token, s.expires_at, l.*
                         FROM session s JOIN learner l ON l.id = s.learner_id
                         WHERE s.token_hash = ? AND s.expires_at > ? AND l.disabled = 0
-                        """,
+                        """),
                     arguments: [tokenHash, now])
             else { return nil }
             return SessionRecord(
@@ -163,7 +162,7 @@ public struct AccountStore: Sendable {
     }
 
     static func learner(_ db: Database, username: String) throws -> Learner? {
-        try Learner.fetchOne(db, sql: "SELECT * FROM learner WHERE username = ?", arguments: [username])
+        try Learner.fetchOne(db.cachedStatement(sql: "SELECT * FROM learner WHERE username = ?"), arguments: [username])
     }
 
     static func insert(_ db: Database, _ session: NewSession, learnerID: Int64, now: Int64) throws {

@@ -21,12 +21,10 @@ public struct JournalStore: Sendable {
     /// Newest first; one extra row tells whether another page follows.
     public func entries(learnerID: Int64, page: Int, perPage: Int) throws -> (entries: [JournalEntry], hasMore: Bool) {
         try database.pool.read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT id, title, body, created_at, updated_at FROM journal_entry
                     WHERE learner_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?
-                    """,
+                    """),
                 arguments: [learnerID, perPage + 1, max(0, page - 1) * perPage])
             let entries = rows.prefix(perPage).map(Self.entry)
             return (Array(entries), rows.count > perPage)
@@ -35,8 +33,7 @@ public struct JournalStore: Sendable {
 
     public func entry(id: Int64, learnerID: Int64) throws -> JournalEntry? {
         try database.pool.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT id, title, body, created_at, updated_at FROM journal_entry WHERE id = ? AND learner_id = ?",
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT id, title, body, created_at, updated_at FROM journal_entry WHERE id = ? AND learner_id = ?"),
                 arguments: [id, learnerID]
             ).map(Self.entry)
         }

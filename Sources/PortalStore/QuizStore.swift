@@ -69,7 +69,7 @@ public struct QuizStore: Sendable {
             var summary = QuizImportSummary(
                 slug: slug, total: document.questions.count, added: 0, updated: 0, unchanged: 0, retired: 0)
             let quizID: Int64
-            if let existing = try Int64.fetchOne(db, sql: "SELECT id FROM quiz WHERE slug = ?", arguments: [slug]) {
+            if let existing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM quiz WHERE slug = ?"), arguments: [slug]) {
                 quizID = existing
                 try db.execute(
                     sql: "UPDATE quiz SET title = ?, source_name = ?, imported_at = ? WHERE id = ?",
@@ -82,8 +82,7 @@ public struct QuizStore: Sendable {
             }
             var seen = Set<Int64>()
             for (position, question) in document.questions.enumerated() {
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT id, prompt, general_feedback, position, retired_at FROM question WHERE quiz_id = ? AND key = ?",
+                let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, prompt, general_feedback, position, retired_at FROM question WHERE quiz_id = ? AND key = ?"),
                     arguments: [quizID, question.key])
                 let questionID: Int64
                 if let row {
@@ -119,8 +118,7 @@ public struct QuizStore: Sendable {
                 }
                 seen.insert(questionID)
             }
-            let live = try Int64.fetchAll(
-                db, sql: "SELECT id FROM question WHERE quiz_id = ? AND retired_at IS NULL", arguments: [quizID])
+            let live = try Int64.fetchAll(db.cachedStatement(sql: "SELECT id FROM question WHERE quiz_id = ? AND retired_at IS NULL"), arguments: [quizID])
             for questionID in live where !seen.contains(questionID) {
                 summary.retired += 1
                 try db.execute(sql: "UPDATE question SET retired_at = ? WHERE id = ?", arguments: [now, questionID])
@@ -133,20 +131,16 @@ public struct QuizStore: Sendable {
     /// The quiz with its live questions in file order, or nil.
     public func quiz(slug: String) throws -> QuizView? {
         try database.pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT id, slug, title FROM quiz WHERE slug = ?", arguments: [slug])
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, slug, title FROM quiz WHERE slug = ?"), arguments: [slug])
             else { return nil }
             let quizID: Int64 = row["id"]
-            let questions = try Row.fetchAll(
-                db,
-                sql: "SELECT id, prompt, general_feedback FROM question WHERE quiz_id = ? AND retired_at IS NULL ORDER BY position",
+            let questions = try Row.fetchAll(db.cachedStatement(sql: "SELECT id, prompt, general_feedback FROM question WHERE quiz_id = ? AND retired_at IS NULL ORDER BY position"),
                 arguments: [quizID])
-            let options = try Row.fetchAll(
-                db,
-                sql: """
+            let options = try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT o.id, o.question_id, o.text, o.is_correct, o.feedback FROM option o
                     JOIN question q ON q.id = o.question_id
                     WHERE q.quiz_id = ? AND q.retired_at IS NULL ORDER BY o.question_id, o.position
-                    """,
+                    """),
                 arguments: [quizID])
             var byQuestion: [Int64: [OptionView]] = [:]
             for option in options {
@@ -166,16 +160,14 @@ public struct QuizStore: Sendable {
     /// Every quiz with the learner's attempt count, best score and last attempt.
     public func summaries(learnerID: Int64) throws -> [QuizSummary] {
         try database.pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
+            try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT q.slug, q.title,
                         (SELECT count(*) FROM question WHERE quiz_id = q.id AND retired_at IS NULL) AS questions,
                         count(a.id) AS attempts, max(a.score) AS best, max(a.submitted_at) AS last,
                         (SELECT total FROM attempt WHERE learner_id = ? AND quiz_id = q.id ORDER BY score DESC LIMIT 1) AS best_total
                     FROM quiz q LEFT JOIN attempt a ON a.quiz_id = q.id AND a.learner_id = ?
                     GROUP BY q.id ORDER BY q.title
-                    """,
+                    """),
                 arguments: [learnerID, learnerID]
             ).map {
                 QuizSummary(
@@ -186,8 +178,7 @@ public struct QuizStore: Sendable {
     }
 
     static func storedOptions(_ db: Database, questionID: Int64) throws -> [OptionView] {
-        try Row.fetchAll(
-            db, sql: "SELECT id, text, is_correct, feedback FROM option WHERE question_id = ? ORDER BY position",
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT id, text, is_correct, feedback FROM option WHERE question_id = ? ORDER BY position"),
             arguments: [questionID]
         ).map { OptionView(id: $0["id"], text: $0["text"], isCorrect: $0["is_correct"], feedback: $0["feedback"]) }
     }

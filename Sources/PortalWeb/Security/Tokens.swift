@@ -5,20 +5,36 @@ import Foundation
 public enum Tokens {
     /// 32 random bytes, base64url without padding: for session tokens and CSRF tokens.
     public static func random(bytes count: Int = 32) -> String {
+        // Eight bytes per draw: each draw from the system generator is a getrandom(2) call.
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return base64URL(bytes)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count + 7)
+        while bytes.count < count {
+            withUnsafeBytes(of: generator.next() as UInt64) { bytes.append(contentsOf: $0) }
+        }
+        return base64URL(Array(bytes.prefix(count)))
     }
 
     /// What the database keeps of a session token or setup code: its SHA-256, hex.
     public static func storedHash(_ token: String) -> String {
-        SHA256.hash(data: Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        hex(Array(SHA256.hash(data: Array(token.utf8))))
     }
 
     /// HMAC-SHA-256 of `message` under `key`, base64url.
     public static func mac(_ message: String, key: [UInt8]) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: SymmetricKey(data: key))
         return base64URL(Array(code))
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func base64URL(_ bytes: [UInt8]) -> String {
