@@ -59,6 +59,7 @@ let package = Package(
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
         .testTarget(name: "PasswordHashingTests", dependencies: ["PasswordHashing"]),
         .testTarget(name: "PortalDomainTests", dependencies: ["PortalDomain"]),
+        .testTarget(name: "PortalStoreTests", dependencies: ["PortalStore", "PortalDomain"]),
         .testTarget(name: "PortalWebTests", dependencies: ["PortalWeb", "PortalStore", "PasswordHashing"]),
     ]
 )

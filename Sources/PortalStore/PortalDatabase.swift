@@ -26,7 +26,9 @@ public final class PortalDatabase: Sendable {
 
     public static let busyTimeoutMilliseconds = 5000
 
-    public init(path: String) throws {
+    /// - Parameter statementObserver: called with the SQL of every statement run (tests use it
+    ///   to check query plans).
+    public init(path: String, statementObserver: (@Sendable (String) -> Void)? = nil) throws {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(Double(Self.busyTimeoutMilliseconds) / 1000)
@@ -34,6 +36,11 @@ public final class PortalDatabase: Sendable {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA busy_timeout = \(PortalDatabase.busyTimeoutMilliseconds)")
+            if let statementObserver {
+                db.trace(options: .statement) { event in
+                    if case .statement(let statement) = event { statementObserver(statement.sql) }
+                }
+            }
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         self.path = path

@@ -161,12 +161,13 @@ public struct QuizStore: Sendable {
     public func summaries(learnerID: Int64) throws -> [QuizSummary] {
         try database.pool.read { db in
             try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT q.slug, q.title,
-                        (SELECT count(*) FROM question WHERE quiz_id = q.id AND retired_at IS NULL) AS questions,
+                    SELECT quiz.slug, quiz.title,
+                        (SELECT count(*) FROM question WHERE quiz_id = quiz.id AND retired_at IS NULL) AS questions,
                         count(a.id) AS attempts, max(a.score) AS best, max(a.submitted_at) AS last,
-                        (SELECT total FROM attempt WHERE learner_id = ? AND quiz_id = q.id ORDER BY score DESC LIMIT 1) AS best_total
-                    FROM quiz q LEFT JOIN attempt a ON a.quiz_id = q.id AND a.learner_id = ?
-                    GROUP BY q.id ORDER BY q.title
+                        (SELECT total FROM attempt WHERE learner_id = ? AND quiz_id = quiz.id ORDER BY score DESC LIMIT 1)
+                            AS best_total
+                    FROM quiz LEFT JOIN attempt a ON a.quiz_id = quiz.id AND a.learner_id = ?
+                    GROUP BY quiz.id ORDER BY quiz.title
                     """),
                 arguments: [learnerID, learnerID]
             ).map {

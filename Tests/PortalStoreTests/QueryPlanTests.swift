@@ -1,0 +1,84 @@
+import Foundation
+import GRDB
+import PortalDomain
+import Synchronization
+import Testing
+
+@testable import PortalStore
+
+/// Every query behind the learner pages (home, quiz, review, journal) and the session lookup
+/// must use an index: a full scan of a learner-scoped table grows with the whole class.
+@Suite struct QueryPlanTests {
+    /// Tables whose full scans are fine: the list of quizzes is read whole by design.
+    static let scannable: Set<String> = ["quiz"]
+
+    @Test func everyPageQueryUsesAnIndex() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plans-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let statements = Mutex<[String]>([])
+        let database = try PortalDatabase(path: directory + "/portal.db") { sql in
+            statements.withLock { $0.append(sql) }
+        }
+        try database.migrate()
+
+        let accounts = AccountStore(database: database)
+        let quizzes = QuizStore(database: database)
+        let study = StudyStore(database: database)
+        let journal = JournalStore(database: database)
+        let now: Int64 = 1_800_000_000
+        let day = StudyDay(year: 2027, month: 1, day: 15)
+        let learner = try accounts.addLearner(
+            username: "ana", timeZone: "UTC", codeHash: "h", now: now, codeExpiresAt: now + 100)
+        let document = QuizDocument(
+            title: "Plans",
+            questions: (1...5).map { number in
+                QuizQuestion(
+                    key: "q\(number)", prompt: "Question \(number)?",
+                    options: [QuizOption(text: "right", isCorrect: true), QuizOption(text: "wrong", isCorrect: false)],
+                    line: number)
+            })
+        _ = try quizzes.importQuiz(document, slug: "plans", sourceName: "plans.gift", now: now)
+        let quiz = try #require(try quizzes.quiz(slug: "plans"))
+        let answers = quiz.questions.map { SubmittedAnswer(questionID: $0.id, chosenText: "wrong", correct: false) }
+        let attempt = try study.recordAttempt(learnerID: learner.id, quizID: quiz.id, answers: answers, on: day, now: now)
+        let entry = try journal.create(learnerID: learner.id, title: "t", body: "b", now: now)
+        try accounts.openSession(
+            AccountStore.NewSession(tokenHash: "s", csrfToken: "c", expiresAt: now + 100), learnerID: learner.id, now: now)
+
+        statements.withLock { $0.removeAll() }
+        let tomorrow = day.adding(days: 1)
+        _ = try accounts.session(tokenHash: "s", now: now)
+        _ = try study.dueCount(learnerID: learner.id, on: tomorrow)
+        _ = try study.nextDueDay(learnerID: learner.id, after: day)
+        let card = try #require(try study.nextCard(learnerID: learner.id, on: tomorrow))
+        _ = try study.card(id: card.id, learnerID: learner.id, on: tomorrow)
+        _ = try study.review(cardID: card.id, learnerID: learner.id, quality: .good, on: tomorrow, now: now + 86_400)
+        _ = try study.attempt(id: attempt, learnerID: learner.id)
+        _ = try quizzes.summaries(learnerID: learner.id)
+        _ = try quizzes.quiz(slug: "plans")
+        _ = try journal.entries(learnerID: learner.id, page: 1, perPage: 20)
+        _ = try journal.entry(id: entry, learnerID: learner.id)
+
+        let captured = statements.withLock { $0 }.filter {
+            let verb = $0.trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
+            return verb.hasPrefix("SELECT") || verb.hasPrefix("UPDATE") || verb.hasPrefix("DELETE")
+        }
+        #expect(captured.count >= 12)
+        var problems: [String] = []
+        try database.pool.read { db in
+            for sql in Set(captured) {
+                // Parameters only shape values, not plans: bind NULLs.
+                let placeholders = sql.filter { $0 == "?" }.count
+                let nulls = StatementArguments(Array(repeating: DatabaseValue.null, count: placeholders))
+                for row in try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: nulls) {
+                    let detail: String = row["detail"]
+                    guard detail.hasPrefix("SCAN ") else { continue }
+                    let table = detail.dropFirst("SCAN ".count).split(separator: " ").first.map(String.init) ?? ""
+                    if !Self.scannable.contains(table) { problems.append("\(detail)  ←  \(sql)") }
+                }
+            }
+        }
+        #expect(problems.isEmpty, "full scans:\n\(problems.joined(separator: "\n"))")
+    }
+}
