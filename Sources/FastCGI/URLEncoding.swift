@@ -6,6 +6,8 @@ public enum RequestDecodingError: Error, Equatable, Sendable {
     case invalidUTF8
     /// More fields than the portal accepts in one query or form.
     case tooManyFields
+    /// A NUL character: no text field has a use for one, and C APIs below would cut text there.
+    case nulCharacter
 }
 
 /// Percent-decoding and `application/x-www-form-urlencoded` parsing (WHATWG URL standard),
@@ -41,6 +43,7 @@ public enum URLEncoding {
             index = bytes.index(after: index)
         }
         guard let string = String(validating: out, as: UTF8.self) else { throw .invalidUTF8 }
+        guard !out.contains(0) else { throw .nulCharacter }
         return string
     }
 
