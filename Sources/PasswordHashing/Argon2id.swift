@@ -44,7 +44,7 @@ public enum Argon2id {
         var salt = salt
         var secret = secret
         var associatedData = associatedData
-        let code: Int32 = output.withUnsafeMutableBufferPointer { out in
+        let code: Int32 = Argon2Memory.withSlot { output.withUnsafeMutableBufferPointer { out in
             password.withUnsafeMutableBufferPointer { pwd in
                 salt.withUnsafeMutableBufferPointer { saltBuffer in
                     secret.withUnsafeMutableBufferPointer { secretBuffer in
@@ -66,12 +66,14 @@ public enum Argon2id {
                             context.threads = parameters.parallelism
                             context.version = UInt32(ARGON2_VERSION_13.rawValue)
                             context.flags = 0  // ARGON2_DEFAULT_FLAGS: keep password and secret buffers intact
+                            context.allocate_cbk = Argon2Memory.allocate
+                            context.free_cbk = Argon2Memory.deallocate
                             return argon2_ctx(&context, Argon2_id)
                         }
                     }
                 }
             }
-        }
+        } }
         guard code == ARGON2_OK.rawValue else { throw Argon2Error(code: code) }
         return output
     }

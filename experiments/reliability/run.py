@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Long reliability runs against the real binary behind real Caddy; each writes its section of
+experiments/reliability/RESULTS.md (see record.py).
+
+Usage: experiments/reliability/run.py [soak|crash|disk-full|contention|garbage|all]
+           [--learners N] [--seconds S] [--kills N] [--binary PATH]
+Defaults are the long versions: 50 learners × 30 min soak, 50 kills. `make test` runs the
+bounded versions of the same scenarios (Tests/integration/test_reliability.py).
+"""
+import argparse
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "Tests" / "integration"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scenario", nargs="?", default="all",
+                        choices=["soak", "crash", "disk-full", "contention", "garbage", "all"])
+    parser.add_argument("--learners", type=int, default=50)
+    parser.add_argument("--seconds", type=int, default=1800)
+    parser.add_argument("--kills", type=int, default=50)
+    parser.add_argument("--binary", default=str(REPO / ".build" / "debug" / "lynx-portal"))
+    args = parser.parse_args()
+    os.environ["LYNX_PORTAL_BIN"] = args.binary
+    import conftest  # noqa: E402  (reads LYNX_PORTAL_BIN)
+    import reliability  # noqa: E402
+
+    made = []
+
+    def factory(**kw):
+        stack = conftest.Stack(tempfile.mkdtemp(prefix="lynx-rel-"), **kw)
+        made.append(stack)
+        return stack
+
+    command = "experiments/reliability/run.py " + " ".join(sys.argv[1:])
+    scenarios = {
+        "soak": ("Soak", lambda: reliability.soak(factory().start(), learners=args.learners, seconds=args.seconds)),
+        "crash": ("Crash: SIGKILL under writes", lambda: reliability.crash(factory().start(), kills=args.kills)),
+        "disk-full": ("Disk full", lambda: reliability.disk_full(factory)),
+        "contention": ("Lock contention", lambda: reliability.contention(factory().start())),
+        "garbage": ("Garbage on the FastCGI socket", lambda: reliability.garbage(factory().start(), rounds=2000)),
+    }
+    chosen = list(scenarios) if args.scenario == "all" else [args.scenario]
+    failed = False
+    for name in chosen:
+        title, run = scenarios[name]
+        try:
+            figures = run()
+        finally:
+            for stack in made:
+                stack.stop()
+                shutil.rmtree(stack.tmp, ignore_errors=True)
+            made.clear()
+        body = reliability.markdown(figures)
+        print(f"## {title}\n{body}")
+        subprocess.run([sys.executable, str(pathlib.Path(__file__).with_name("record.py")), name, title, command],
+                       input=body, text=True, check=True)
+        failed |= bool(figures["problems"])
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
