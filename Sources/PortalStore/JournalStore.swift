@@ -20,7 +20,13 @@ public struct JournalStore: Sendable {
 
     /// Newest first; one extra row tells whether another page follows.
     public func entries(learnerID: Int64, page: Int, perPage: Int) throws -> (entries: [JournalEntry], hasMore: Bool) {
-        try database.pool.read { db in
+        try database.pool.read { db in try Self.entries(db, learnerID: learnerID, page: page, perPage: perPage) }
+    }
+
+    static func entries(_ db: Database, learnerID: Int64, page: Int, perPage: Int) throws
+        -> (entries: [JournalEntry], hasMore: Bool)
+    {
+        do {
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT id, title, body, created_at, updated_at FROM journal_entry
                     WHERE learner_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?

@@ -159,8 +159,12 @@ public struct QuizStore: Sendable {
 
     /// Every quiz with the learner's attempt count, best score and last attempt.
     public func summaries(learnerID: Int64) throws -> [QuizSummary] {
-        try database.pool.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
+        try database.pool.read { db in try Self.summaries(db, learnerID: learnerID) }
+    }
+
+    static func summaries(_ db: Database, learnerID: Int64) throws -> [QuizSummary] {
+        do {
+            return try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT quiz.slug, quiz.title,
                         (SELECT count(*) FROM question WHERE quiz_id = quiz.id AND retired_at IS NULL) AS questions,
                         count(a.id) AS attempts, max(a.score) AS best, max(a.submitted_at) AS last,

@@ -222,11 +222,14 @@ public struct StudyStore: Sendable {
 
     /// The earliest due day after `day`, when nothing is left today.
     public func nextDueDay(learnerID: Int64, after day: StudyDay) throws -> StudyDay? {
-        try database.pool.read { db in
-            try String.fetchOne(db.cachedStatement(sql: "SELECT min(due_day) FROM review_card WHERE learner_id = ? AND retired = 0 AND due_day > ?"),
-                arguments: [learnerID, day.description]
-            ).flatMap(StudyDay.init)
-        }
+        try database.pool.read { db in try Self.nextDueDay(db, learnerID: learnerID, after: day) }
+    }
+
+    static func nextDueDay(_ db: Database, learnerID: Int64, after day: StudyDay) throws -> StudyDay? {
+        try String.fetchOne(
+            db.cachedStatement(sql: "SELECT min(due_day) FROM review_card WHERE learner_id = ? AND retired = 0 AND due_day > ?"),
+            arguments: [learnerID, day.description]
+        ).flatMap(StudyDay.init)
     }
 
     /// An attempt of this learner, with each answer, the right answer and feedback.

@@ -213,7 +213,9 @@ class Bench:
     def class_benchmarks(self, base, noop):
         """Logged-in pages against a realistic class: 50 learners × a year of use."""
         seed = REPO / "experiments" / "seed" / "seed_class.py"
-        run([sys.executable, str(seed), "--db", str(self.tmp / "data" / "portal.db"), "--learners", "50"])
+        # --scale 10: a year of use per learner (~500 cards, 200 journal entries, 20 attempts).
+        run([sys.executable, str(seed), "--db", str(self.tmp / "data" / "portal.db"), "--learners", "50",
+             "--scale", "10", "--days", "365"])
         db = sqlite3.connect(self.tmp / "data" / "portal.db")
         learner_id = db.execute("SELECT id FROM learner WHERE username != 'bencher' ORDER BY id LIMIT 1").fetchone()[0]
         username = db.execute("SELECT username FROM learner WHERE id = ?", (learner_id,)).fetchone()[0]
@@ -230,14 +232,29 @@ class Bench:
         cookie = f"Cookie: lynx_session={learner.session_cookie()}"
         for path in ("/review", "/journal", "/quiz/phase-0", "/"):
             self.wrk(f"GET {path} (class of 50)", base + path, headers=[cookie], ceiling=noop)
-        token = csrf_token(learner.get("/review").text)
+        review = learner.get("/review").text
+        token = csrf_token(review)
+        card = re.search(r'name="card" value="(\d+)"', review)
+        assert card, "the seeded learner has no card due: the class benchmark needs one"
+        db = sqlite3.connect(self.tmp / "data" / "portal.db")
+        wrong = db.execute(
+            "SELECT o.id FROM option o JOIN review_card c ON c.question_id = o.question_id "
+            "WHERE c.id = ? AND o.is_correct = 0 LIMIT 1", (card.group(1),)).fetchone()[0]
+        db.close()
+        # Answering wrongly grades the card (q = 1) in one write transaction; repeats the same day
+        # are logged without changing the schedule, so every request writes.
         script = self.tmp / "grade.lua"
         script.write_text(
             'wrk.method = "POST"\n'
             'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
-            f'wrk.body = "csrf={token}&card=1&option=1"\n')
-        self.wrk("POST /review/answer (class of 50)", base + "/review/answer", headers=[cookie], script=script,
-                 ceiling=noop)
+            f'wrk.body = "csrf={token}&card={card.group(1)}&option={wrong}"\n')
+        row = self.wrk("POST /review/answer, a grade (class of 50)", base + "/review/answer", headers=[cookie],
+                       script=script, ceiling=noop)
+        db = sqlite3.connect(self.tmp / "data" / "portal.db")
+        logged = db.execute("SELECT count(*) FROM review_log WHERE card_id = ?", (card.group(1),)).fetchone()[0]
+        db.close()
+        self.grade_writes = logged
+        print(f"review_log rows for the graded card: {logged}")
 
     def write(self, static, noop, login_ms, raw_ms, idle_rss, load_rss):
         commit = run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]).stdout.strip()
@@ -278,7 +295,9 @@ class Bench:
         if getattr(self, "class_counts", None):
             cards, entries, attempts = self.class_counts
             lines += ["", f"Class rows: 50 learners; the measured learner has {cards} cards, {entries} journal "
-                      f"entries and {attempts} quiz attempts (seeded by experiments/seed/seed_class.py)."]
+                      f"entries and {attempts} quiz attempts (seeded by experiments/seed/seed_class.py --scale 10). "
+                      f"The grade row's POSTs each wrote: the graded card has {self.grade_writes} review_log rows "
+                      "afterwards; non-2xx there counts the 303 redirects as success."]
         lines += [
             "",
             "Targets (issue \"Portal core\"): logged-in `GET /` ≥ 70% of the no-op ceiling; POST /login within",

@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import PortalStore
 
 extension Portal {
     /// Home: cards due today, quizzes with best score and last attempt, recent journal entries.
@@ -7,15 +8,16 @@ extension Portal {
         let session = try exchange.requireLearner()
         let learner = session.learner
         let day = today(for: learner, at: exchange.now)
-        let due = try study.dueCount(learnerID: learner.id, on: day)
+        let summary = try HomeStore(database: database).summary(learnerID: learner.id, on: day)
+        let due = summary.dueToday
         var values: [String: Any] = [
             "username": learner.username, "today": longDate(day), "due": due, "hasDue": due > 0,
             "dueOne": due == 1,
         ]
-        if due == 0, let next = try study.nextDueDay(learnerID: learner.id, after: day) {
+        if let next = summary.nextDue {
             values["nextDue"] = longDate(next)
         }
-        let summaries = try quizzes.summaries(learnerID: learner.id)
+        let summaries = summary.quizzes
         values["hasQuizzes"] = !summaries.isEmpty
         values["quizzes"] = summaries.map { quiz -> [String: Any] in
             var item: [String: Any] = [
@@ -25,7 +27,7 @@ extension Portal {
             if let last = quiz.lastSubmittedAt { item["last"] = localTime(last, for: learner) }
             return item
         }
-        let recent = try journal.entries(learnerID: learner.id, page: 1, perPage: 3).entries
+        let recent = summary.recentEntries
         values["hasEntries"] = !recent.isEmpty
         values["entries"] = recent.map { entryValues($0, learner) }
         return page("home", title: "Home", values, exchange: &exchange)

@@ -1,0 +1,32 @@
+import GRDB
+import PortalDomain
+
+/// Everything the home page shows, read in one transaction.
+public struct HomeSummary: Sendable {
+    public var dueToday: Int
+    /// The next due day when nothing is due today.
+    public var nextDue: StudyDay?
+    public var quizzes: [QuizSummary]
+    public var recentEntries: [JournalEntry]
+}
+
+/// The home page's reads. One read transaction instead of one per query: the home page is the
+/// most visited page, and each transaction costs more than these indexed queries.
+public struct HomeStore: Sendable {
+    public let database: PortalDatabase
+
+    public init(database: PortalDatabase) {
+        self.database = database
+    }
+
+    public func summary(learnerID: Int64, on day: StudyDay, recent: Int = 3) throws -> HomeSummary {
+        try database.pool.read { db in
+            let due = try StudyStore.queue(db, learnerID: learnerID, day: day).count
+            return HomeSummary(
+                dueToday: due,
+                nextDue: due == 0 ? try StudyStore.nextDueDay(db, learnerID: learnerID, after: day) : nil,
+                quizzes: try QuizStore.summaries(db, learnerID: learnerID),
+                recentEntries: try JournalStore.entries(db, learnerID: learnerID, page: 1, perPage: recent).entries)
+        }
+    }
+}
