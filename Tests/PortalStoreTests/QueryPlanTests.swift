@@ -59,6 +59,7 @@ import Testing
         _ = try quizzes.quiz(slug: "plans")
         _ = try journal.entries(learnerID: learner.id, page: 1, perPage: 20)
         _ = try journal.entry(id: entry, learnerID: learner.id)
+        _ = try HomeStore(database: database).summary(learnerID: learner.id, on: day)
 
         let captured = statements.withLock { $0 }.filter {
             let verb = $0.trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
