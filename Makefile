@@ -26,6 +26,8 @@ test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) integration
+	$(MAKE) deploy-test
+	$(MAKE) walkthrough
 
 integration:
 	cd Tests/integration && LYNX_PORTAL_BIN=$(CURDIR)/$(BINARY) python3 -m pytest -q -p no:cacheprovider
@@ -41,9 +43,34 @@ release: deps
 	strip dist/lynx-portal/bin/lynx-portal
 	cp -r templates static dist/lynx-portal/
 	if [ -d quizzes ]; then cp -r quizzes dist/lynx-portal/; fi
+	cp -r deploy dist/lynx-portal/
 
 bench: deps
 	experiments/bench/run.sh
 
 clean:
 	rm -rf .build dist .dev
+
+# The fresh-VPS test (Tests/deploy/): lint of deploy/ (shellcheck, caddy fmt/validate, offline
+# systemd-analyze security), then deploy/install.sh run twice in a booted Debian 12 root
+# (debootstrap, cached under /var/cache/lynx-portal-test, + systemd-nspawn). Needs root.
+.PHONY: deploy-test
+deploy-test: release
+	scripts/install-deps.sh test
+	cd Tests/deploy && $$( [ "$$(id -u)" -eq 0 ] || echo sudo ) env LYNX_BUNDLE=$(CURDIR)/dist/lynx-portal \
+		python3 -m pytest -q -p no:cacheprovider
+
+# The disaster-recovery drill, run for real, plus backup sizing for the realistic and a 10x class;
+# writes experiments/41-deploy/dr-drill-<UTC date>.md (about two minutes). The drill itself also
+# runs in `make test` (Tests/integration/test_backup.py).
+.PHONY: dr-drill
+dr-drill: test-deps build
+	LYNX_PORTAL_BIN=$(CURDIR)/$(BINARY) python3 experiments/41-deploy/dr-drill.py
+
+# The exit gate: two new learners' two days in headless Chromium against install.sh's deploy in a
+# fresh Debian 12 root (systemd-nspawn, tls internal); writes
+# experiments/41-deploy/external-user-walkthrough.md and its screenshots. Needs root.
+.PHONY: walkthrough
+walkthrough: release
+	scripts/install-deps.sh test
+	python3 experiments/41-deploy/walkthrough.py --target nspawn

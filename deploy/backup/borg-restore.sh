@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# lynx-restore (installed from deploy/backup/borg-restore.sh): puts a verified snapshot back as
+# the live database.
+#
+# Extracts the archive into a scratch directory next to the data, verifies the snapshot against
+# its manifest (size, SHA-256, integrity_check, foreign keys, schema, row counts and content)
+# and smoke-tests it through the portal's own code BEFORE touching anything: a corrupt or
+# mismatching archive is refused with the live data untouched. Only then: stop the service,
+# move every portal.db* aside as portal.db.broken.<epoch>* (never deleted), install the snapshot
+# (portal:portal 0640), add back audit logs that are missing (never overwriting), start the
+# service, wait for /healthz to be green, and print the row counts against the manifest.
+# --dry-run stops after the verification.
+set -euo pipefail
+
+usage() {
+    cat >&2 <<'USAGE'
+usage: lynx-restore ARCHIVE | --latest [--dry-run]
+  ARCHIVE     an archive name, lynx-portal-YYYYMMDDTHHMMSSZ (borg list "$BORG_REPO")
+  --latest    the newest lynx-portal-* archive
+  --dry-run   extract and verify only; change nothing
+Settings as lynx-backup, and LYNX_SERVICE_CTL (a command taking stop|start; default systemctl
+on lynx-portal.socket and lynx-portal.service), LYNX_HEALTH_URL (default from
+/etc/lynx-portal/install.conf), LYNX_HEALTH_RESOLVE (curl --resolve HOST:PORT:ADDR, optional),
+LYNX_RESTORE_SCRATCH (where to extract; default the data directory's parent).
+USAGE
+    exit 2
+}
+
+archive="" dry_run=no
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --dry-run) dry_run=yes ;;
+        --latest) archive=--latest ;;
+        -h | --help) usage ;;
+        -*) echo "lynx-restore: unknown option '$1'" >&2; usage ;;
+        *) [ -z "$archive" ] || usage; archive=$1 ;;
+    esac
+    shift
+done
+[ -n "$archive" ] || usage
+
+job=restore
+step="starting"
+started=$(date +%s.%N)
+scratch=""
+stopped=no
+moved_aside=""
+installed=no
+step_errors=$(mktemp)
+declare -A figures=()
+
+# --- helpers (the same in borg-backup.sh, borg-verify.sh and borg-restore.sh) ---------------
+
+# Messages go to stderr and into the step's error record, so a failure's log line says why.
+say() {
+    echo "lynx-$job: $*" >&2
+    echo "$*" >>"$step_errors" 2>/dev/null || true
+}
+
+# KEY=VALUE lines as systemd's EnvironmentFile= reads them: parsed, never executed as shell.
+# Only BORG_* and LYNX_* names are taken; the file's values win over the environment.
+load_borg_env() {
+    local file=${LYNX_BORG_ENV-/etc/lynx-portal/borg.env} line key value
+    [ -n "$file" ] || return 0
+    if [ ! -r "$file" ]; then
+        say "cannot read $file (LYNX_BORG_ENV): it is root-only by design, run as root (sudo)"
+        return 1
+    fi
+    while IFS= read -r line || [ -n "$line" ]; do
+        [[ $line =~ ^[[:space:]]*((BORG|LYNX)_[A-Z0-9_]*)=(.*)$ ]] || continue
+        key=${BASH_REMATCH[1]} value=${BASH_REMATCH[3]}
+        if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
+        export "$key=$value"
+    done <"$file"
+}
+
+# Runs a command; its stderr is shown and kept for the failure line of the log.
+run() {
+    local status=0
+    "$@" 2>"$step_errors" || status=$?
+    cat "$step_errors" >&2
+    return "$status"
+}
+
+# Runs the portal's own command as the portal user, with nothing of this script's environment
+# (no borg passphrase) but the data directory.
+portal_cli() {
+    local command=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LYNX_DATA_DIR="$data_dir" "$portal_bin" "$@")
+    if [ -n "$portal_user" ] && [ "$(id -un)" != "$portal_user" ]; then
+        runuser -u "$portal_user" -- "${command[@]}"
+    else
+        "${command[@]}"
+    fi
+}
+
+# One JSON object per line in backup.log; KEY=text or KEY:=json (numbers, true, null). Opened
+# with O_NOFOLLOW: the log directory is the portal user's, and root never writes through a link.
+log_json() {
+    mkdir -p "$log_dir"
+    python3 -c '
+import json, os, sys
+record = {}
+for argument in sys.argv[2:]:
+    key, _, value = argument.partition("=")
+    if key.endswith(":"):
+        record[key[:-1]] = json.loads(value)
+    else:
+        record[key] = value
+descriptor = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
+os.write(descriptor, (json.dumps(record) + "\n").encode())
+os.close(descriptor)
+' "$log_dir/backup.log" "$@"
+}
+
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'; }
+
+take_lock() {
+    lock=${LYNX_BACKUP_LOCK:-/run/lock/lynx-portal-backup.lock}
+    exec 9>>"$lock"
+    if ! flock -n 9; then
+        say "another lynx-backup or lynx-restore is running (lock $lock held by pid $(head -c 20 "$lock" 2>/dev/null || echo '?')); not starting"
+        return 1
+    fi
+    echo "$$" >"$lock"
+}
+
+latest_archive() {
+    borg list --lock-wait 600 --short --sort-by timestamp --last 1 --glob-archives 'lynx-portal-*' 2>"$step_errors"
+}
+
+# stop|start the portal. Production: the socket and the service (stopping only the service
+# would let the next request start it again on the old file). The lock's descriptor is closed
+# for it: a portal started from here must not hold the lock for the rest of its life.
+service_ctl() {
+    if [ -n "${LYNX_SERVICE_CTL:-}" ]; then
+        local ctl
+        read -r -a ctl <<<"$LYNX_SERVICE_CTL"
+        "${ctl[@]}" "$1" 9>&-
+    else
+        systemctl "$1" lynx-portal.socket lynx-portal.service 9>&-
+    fi
+}
+
+# The health URL: LYNX_HEALTH_URL, else the site deploy/install.sh recorded.
+health_target() {
+    health_url=${LYNX_HEALTH_URL:-}
+    health_resolve=${LYNX_HEALTH_RESOLVE:-}
+    local conf=/etc/lynx-portal/install.conf domain="" tls=yes port=80 key value
+    if [ -z "$health_url" ] && [ -r "$conf" ]; then
+        while IFS='=' read -r key value; do
+            case "$key" in domain) domain=$value ;; tls) tls=$value ;; http_port) port=$value ;; esac
+        done <"$conf"
+        if [ -n "$domain" ] && [ "$tls" = yes ]; then
+            health_url="https://$domain/healthz" health_resolve="$domain:443:127.0.0.1"
+        elif [ -n "$domain" ]; then
+            health_url="http://$domain:$port/healthz" health_resolve="$domain:$port:127.0.0.1"
+        fi
+    fi
+    [ -n "$health_url" ] || { say "set LYNX_HEALTH_URL in borg.env (e.g. https://portal.example.org/healthz)"; return 1; }
+}
+
+# Green means HTTP 200 and the database reported ok (not merely some server answering).
+health_green() {
+    local body resolve=()
+    [ -z "$health_resolve" ] || resolve=(--resolve "$health_resolve")
+    body=$(curl -fsS --max-time 3 "${resolve[@]}" "$health_url" 2>/dev/null) || return 1
+    [[ $body == *'"database":"ok"'* ]]
+}
+
+# --- the run ---------------------------------------------------------------------------------
+
+finish() {
+    local status=$? extra=() key error
+    trap - EXIT
+    if [ -n "$scratch" ] && [ -d "$scratch" ]; then rm -rf "$scratch"; fi
+    for key in "${!figures[@]}"; do extra+=("$key:=${figures[$key]}"); done
+    if [ "$status" -eq 0 ]; then
+        log_json time="$(date -u +%Y-%m-%dT%H:%M:%SZ)" job=restore outcome=ok archive="$archive" \
+            dry_run="$dry_run" moved_aside="$moved_aside" duration_seconds:="$(elapsed "$started")" \
+            "${extra[@]}" || say "could not write to $log_dir/backup.log"
+    else
+        error=$(grep -v '^[[:space:]]*$' "$step_errors" 2>/dev/null | tail -n 1 | cut -c1-300 || true)
+        say "FAILED at step '$step' (exit $status)"
+        if [ "$stopped" = no ]; then
+            say "nothing was changed: the live database and the service are as they were"
+        elif [ "$installed" = no ] && [ -z "$moved_aside" ]; then
+            say "the live database was not touched; starting the service again"
+            service_ctl start || say "could not start the service: start it by hand"
+        else
+            say "the previous database is kept as $data_dir/portal.db.broken.$moved_aside*; the service is" \
+                "stopped or unhealthy: see deploy/README.md, 'When a restore fails'"
+        fi
+        log_json time="$(date -u +%Y-%m-%dT%H:%M:%SZ)" job=restore outcome=failed step="$step" \
+            archive="$archive" dry_run="$dry_run" moved_aside="$moved_aside" exit:="$status" error="$error" \
+            duration_seconds:="$(elapsed "$started")" "${extra[@]}" 2>/dev/null \
+            || say "could not write the log line to $log_dir/backup.log"
+    fi
+    rm -f "$step_errors"
+    exit "$status"
+}
+data_dir=${LYNX_DATA_DIR:-/var/lib/lynx-portal}
+log_dir=${LYNX_LOG_DIR:-/var/log/lynx-portal}
+trap finish EXIT
+
+step="loading the borg settings"
+load_borg_env
+data_dir=${LYNX_DATA_DIR:-/var/lib/lynx-portal}
+log_dir=${LYNX_LOG_DIR:-/var/log/lynx-portal}
+portal_bin=${LYNX_PORTAL_BIN:-/opt/lynx-portal/bin/lynx-portal}
+portal_user=${LYNX_PORTAL_USER-portal}
+[ -n "${BORG_REPO:-}" ] || { say "BORG_REPO is not set (in ${LYNX_BORG_ENV-/etc/lynx-portal/borg.env})"; exit 1; }
+[ -x "$portal_bin" ] || { say "$portal_bin is missing (LYNX_PORTAL_BIN)"; exit 1; }
+[ -d "$data_dir" ] || { say "$data_dir does not exist (LYNX_DATA_DIR; deploy/install.sh creates it)"; exit 1; }
+command -v borg >/dev/null || { say "borg is not installed (apt-get install borgbackup)"; exit 1; }
+if [ "$dry_run" = no ]; then health_target; fi
+
+step="taking the lock"
+take_lock
+
+if [ "$archive" = --latest ]; then
+    step="finding the latest archive"
+    archive=$(latest_archive) || { cat "$step_errors" >&2; exit 1; }
+    [ -n "$archive" ] || { say "the repository has no lynx-portal-* archive"; exit 1; }
+fi
+say "restoring $archive into $data_dir"
+
+step="extracting $archive"
+# Next to the data directory, not in it: a root-owned directory the portal user cannot rename
+# or plant links in, on the same filesystem, so installing the snapshot is a rename.
+scratch=$(mktemp -d "${LYNX_RESTORE_SCRATCH:-$(dirname "$data_dir")}/lynx-portal-restore.XXXXXX")
+t0=$(date +%s.%N)
+(cd "$scratch" && run borg extract --lock-wait 600 "::$archive")
+figures[extract_seconds]=$(elapsed "$t0")
+snapshot=$scratch/snapshot/portal.db
+manifest=$scratch/snapshot/manifest.json
+if [ ! -f "$snapshot" ] || [ ! -f "$manifest" ]; then
+    say "$archive holds no snapshot/portal.db with snapshot/manifest.json: refused"
+    exit 1
+fi
+# The portal user reads the extracted files (borg restored their owner, portal) to verify them.
+if [ -n "$portal_user" ] && [ "$(id -un)" != "$portal_user" ]; then
+    chgrp "$portal_user" "$scratch"
+    chmod 0750 "$scratch"
+fi
+
+step="verifying the snapshot against its manifest"
+t0=$(date +%s.%N)
+if ! run portal_cli snapshot verify "$snapshot" --manifest "$manifest" --smoke; then
+    say "$archive is refused: its snapshot does not match its manifest (see above); nothing was changed"
+    exit 1
+fi
+figures[verify_seconds]=$(elapsed "$t0")
+
+if [ "$dry_run" = yes ]; then
+    step="done"
+    say "dry run: $archive verified; would stop the service, move $data_dir/portal.db* aside, install it"
+    exit 0
+fi
+
+recovery_started=$(date +%s.%N)
+step="stopping the service"
+run service_ctl stop
+stopped=yes
+
+step="moving the current database aside"
+epoch=$(date +%s)
+for suffix in "" -wal -shm -journal; do
+    if [ -e "$data_dir/portal.db$suffix" ] || [ -L "$data_dir/portal.db$suffix" ]; then
+        mv "$data_dir/portal.db$suffix" "$data_dir/portal.db.broken.$epoch$suffix"
+        moved_aside=$epoch
+    fi
+done
+[ -z "$moved_aside" ] || say "previous database kept as $data_dir/portal.db.broken.$epoch* (never deleted by this script)"
+
+step="installing the snapshot"
+if [ -n "$portal_user" ]; then chown -h "$portal_user:$portal_user" "$snapshot"; fi
+chmod 0640 "$snapshot"
+sync "$snapshot"
+mv -T "$snapshot" "$data_dir/portal.db"
+installed=yes
+sync "$data_dir"
+for suffix in -wal -shm -journal; do
+    if [ -e "$data_dir/portal.db$suffix" ]; then say "unexpected $data_dir/portal.db$suffix appeared"; exit 1; fi
+done
+
+step="adding back missing audit logs"
+restored_audit=0
+if [ -d "$scratch/audit" ]; then
+    if [ -L "$data_dir/audit" ]; then say "$data_dir/audit is a symbolic link: not touching it"; exit 1; fi
+    if [ ! -d "$data_dir/audit" ]; then
+        mkdir -m 0750 "$data_dir/audit"
+        [ -z "$portal_user" ] || chown -h "$portal_user:$portal_user" "$data_dir/audit"
+    fi
+    for file in "$scratch"/audit/*; do
+        if [ ! -f "$file" ] || [ -L "$file" ]; then continue; fi
+        target=$data_dir/audit/$(basename "$file")
+        if [ -e "$target" ] || [ -L "$target" ]; then continue; fi
+        chmod 0640 "$file"
+        [ -z "$portal_user" ] || chown -h "$portal_user:$portal_user" "$file"
+        # A rename: replaces a name, never writes through one.
+        mv -n -T "$file" "$target"
+        restored_audit=$((restored_audit + 1))
+    done
+fi
+figures[audit_files_added]=$restored_audit
+
+step="starting the service"
+run service_ctl start
+
+step="waiting for a green /healthz at $health_url"
+deadline=$(($(date +%s) + ${LYNX_HEALTH_TIMEOUT:-60}))
+until health_green; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+        say "$health_url is not green after ${LYNX_HEALTH_TIMEOUT:-60} s"
+        exit 1
+    fi
+    sleep 0.2
+done
+figures[recovery_seconds]=$(elapsed "$recovery_started")
+
+step="comparing row counts with the manifest"
+run portal_cli snapshot compare --manifest "$manifest"
+
+step="done"
+say "restored $archive: /healthz green ${figures[recovery_seconds]} s after the service was stopped"
