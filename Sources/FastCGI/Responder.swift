@@ -76,8 +76,9 @@ public final class Responder: Sendable {
         if drained {
             logger.info("stopped: all requests finished")
         } else {
-            logger.warning("stopped: requests still running after the drain timeout",
-                           metadata: ["running": "\(running.load(ordering: .relaxed))"])
+            logger.warning(
+                "stopped: requests still running after the drain timeout",
+                metadata: ["running": "\(running.load(ordering: .relaxed))"])
         }
         return drained
     }

@@ -44,36 +44,38 @@ public enum Argon2id {
         var salt = salt
         var secret = secret
         var associatedData = associatedData
-        let code: Int32 = Argon2Memory.withSlot { output.withUnsafeMutableBufferPointer { out in
-            password.withUnsafeMutableBufferPointer { pwd in
-                salt.withUnsafeMutableBufferPointer { saltBuffer in
-                    secret.withUnsafeMutableBufferPointer { secretBuffer in
-                        associatedData.withUnsafeMutableBufferPointer { ad in
-                            var context = argon2_context()
-                            context.out = out.baseAddress
-                            context.outlen = UInt32(out.count)
-                            context.pwd = pwd.baseAddress
-                            context.pwdlen = UInt32(pwd.count)
-                            context.salt = saltBuffer.baseAddress
-                            context.saltlen = UInt32(saltBuffer.count)
-                            context.secret = secretBuffer.count > 0 ? secretBuffer.baseAddress : nil
-                            context.secretlen = UInt32(secretBuffer.count)
-                            context.ad = ad.count > 0 ? ad.baseAddress : nil
-                            context.adlen = UInt32(ad.count)
-                            context.t_cost = parameters.iterations
-                            context.m_cost = parameters.memoryKiB
-                            context.lanes = parameters.parallelism
-                            context.threads = parameters.parallelism
-                            context.version = UInt32(ARGON2_VERSION_13.rawValue)
-                            context.flags = 0  // ARGON2_DEFAULT_FLAGS: keep password and secret buffers intact
-                            context.allocate_cbk = Argon2Memory.allocate
-                            context.free_cbk = Argon2Memory.deallocate
-                            return argon2_ctx(&context, Argon2_id)
+        let code: Int32 = Argon2Memory.withSlot {
+            output.withUnsafeMutableBufferPointer { out in
+                password.withUnsafeMutableBufferPointer { pwd in
+                    salt.withUnsafeMutableBufferPointer { saltBuffer in
+                        secret.withUnsafeMutableBufferPointer { secretBuffer in
+                            associatedData.withUnsafeMutableBufferPointer { ad in
+                                var context = argon2_context()
+                                context.out = out.baseAddress
+                                context.outlen = UInt32(out.count)
+                                context.pwd = pwd.baseAddress
+                                context.pwdlen = UInt32(pwd.count)
+                                context.salt = saltBuffer.baseAddress
+                                context.saltlen = UInt32(saltBuffer.count)
+                                context.secret = secretBuffer.count > 0 ? secretBuffer.baseAddress : nil
+                                context.secretlen = UInt32(secretBuffer.count)
+                                context.ad = ad.count > 0 ? ad.baseAddress : nil
+                                context.adlen = UInt32(ad.count)
+                                context.t_cost = parameters.iterations
+                                context.m_cost = parameters.memoryKiB
+                                context.lanes = parameters.parallelism
+                                context.threads = parameters.parallelism
+                                context.version = UInt32(ARGON2_VERSION_13.rawValue)
+                                context.flags = 0  // ARGON2_DEFAULT_FLAGS: keep password and secret buffers intact
+                                context.allocate_cbk = Argon2Memory.allocate
+                                context.free_cbk = Argon2Memory.deallocate
+                                return argon2_ctx(&context, Argon2_id)
+                            }
                         }
                     }
                 }
             }
-        } }
+        }
         guard code == ARGON2_OK.rawValue else { throw Argon2Error(code: code) }
         return output
     }

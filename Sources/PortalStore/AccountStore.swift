@@ -15,7 +15,8 @@ public struct AccountStore: Sendable {
         -> Learner
     {
         try pool.write { db in
-            if try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM learner WHERE username = ?"), arguments: [username]) != nil {
+            if try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM learner WHERE username = ?"), arguments: [username]) != nil
+            {
                 throw AccountError.usernameTaken(username)
             }
             try db.execute(
@@ -34,7 +35,8 @@ public struct AccountStore: Sendable {
         try pool.write { db in
             guard let learner = try Self.learner(db, username: username) else { throw AccountError.noSuchLearner(username) }
             try db.execute(
-                sql: "UPDATE learner SET password_hash = NULL, pepper_id = NULL, password_set_at = NULL, disabled = 0 WHERE id = ?",
+                sql:
+                    "UPDATE learner SET password_hash = NULL, pepper_id = NULL, password_set_at = NULL, disabled = 0 WHERE id = ?",
                 arguments: [learner.id])
             try db.execute(
                 sql: "INSERT OR REPLACE INTO setup_code (learner_id, code_hash, issued_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -64,8 +66,11 @@ public struct AccountStore: Sendable {
     /// The hash and expiry of the learner's pending setup code, if any.
     public func setupCode(learnerID: Int64) throws -> (hash: String, expiresAt: Int64)? {
         try pool.read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT code_hash, expires_at FROM setup_code WHERE learner_id = ?"), arguments: [learnerID])
-                .map { ($0["code_hash"], $0["expires_at"]) }
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT code_hash, expires_at FROM setup_code WHERE learner_id = ?"),
+                arguments: [learnerID]
+            )
+            .map { ($0["code_hash"], $0["expires_at"]) }
         }
     }
 
@@ -136,11 +141,13 @@ public struct AccountStore: Sendable {
         // One SELECT is atomic on its own: no need for the cost of an explicit read transaction.
         try pool.unsafeRead { db in
             guard
-                let row = try Row.fetchOne(db.cachedStatement(sql: """
-                        SELECT s.token_hash, s.csrf_token, s.expires_at, l.*
-                        FROM session s JOIN learner l ON l.id = s.learner_id
-                        WHERE s.token_hash = ? AND s.expires_at > ? AND l.disabled = 0
-                        """),
+                let row = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT s.token_hash, s.csrf_token, s.expires_at, l.*
+                            FROM session s JOIN learner l ON l.id = s.learner_id
+                            WHERE s.token_hash = ? AND s.expires_at > ? AND l.disabled = 0
+                            """),
                     arguments: [tokenHash, now])
             else { return nil }
             return SessionRecord(

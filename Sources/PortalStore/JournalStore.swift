@@ -27,10 +27,12 @@ public struct JournalStore: Sendable {
         -> (entries: [JournalEntry], hasMore: Bool)
     {
         do {
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT id, title, body, created_at, updated_at FROM journal_entry
-                    WHERE learner_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?
-                    """),
+            let rows = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT id, title, body, created_at, updated_at FROM journal_entry
+                        WHERE learner_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?
+                        """),
                 arguments: [learnerID, perPage + 1, max(0, page - 1) * perPage])
             let entries = rows.prefix(perPage).map(Self.entry)
             return (Array(entries), rows.count > perPage)
@@ -39,7 +41,9 @@ public struct JournalStore: Sendable {
 
     public func entry(id: Int64, learnerID: Int64) throws -> JournalEntry? {
         try database.pool.read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT id, title, body, created_at, updated_at FROM journal_entry WHERE id = ? AND learner_id = ?"),
+            try Row.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT id, title, body, created_at, updated_at FROM journal_entry WHERE id = ? AND learner_id = ?"),
                 arguments: [id, learnerID]
             ).map(Self.entry)
         }
@@ -73,6 +77,7 @@ public struct JournalStore: Sendable {
     }
 
     static func entry(_ row: Row) -> JournalEntry {
-        JournalEntry(id: row["id"], title: row["title"], body: row["body"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+        JournalEntry(
+            id: row["id"], title: row["title"], body: row["body"], createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 }

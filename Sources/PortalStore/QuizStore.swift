@@ -69,7 +69,8 @@ public struct QuizStore: Sendable {
             var summary = QuizImportSummary(
                 slug: slug, total: document.questions.count, added: 0, updated: 0, unchanged: 0, retired: 0)
             let quizID: Int64
-            if let existing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM quiz WHERE slug = ?"), arguments: [slug]) {
+            if let existing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM quiz WHERE slug = ?"), arguments: [slug])
+            {
                 quizID = existing
                 try db.execute(
                     sql: "UPDATE quiz SET title = ?, source_name = ?, imported_at = ? WHERE id = ?",
@@ -82,25 +83,33 @@ public struct QuizStore: Sendable {
             }
             var seen = Set<Int64>()
             for (position, question) in document.questions.enumerated() {
-                let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, prompt, general_feedback, position, retired_at FROM question WHERE quiz_id = ? AND key = ?"),
+                let row = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql:
+                            "SELECT id, prompt, general_feedback, position, retired_at FROM question WHERE quiz_id = ? AND key = ?"
+                    ),
                     arguments: [quizID, question.key])
                 let questionID: Int64
                 if let row {
                     questionID = row["id"]
                     let options = try Self.storedOptions(db, questionID: questionID)
-                    let sameOptions = options.map { QuizOption(text: $0.text, isCorrect: $0.isCorrect, feedback: $0.feedback) }
+                    let sameOptions =
+                        options.map { QuizOption(text: $0.text, isCorrect: $0.isCorrect, feedback: $0.feedback) }
                         == question.options
-                    let same = sameOptions && row["prompt"] == question.prompt
+                    let same =
+                        sameOptions && row["prompt"] == question.prompt
                         && row["general_feedback"] == question.generalFeedback && (row["retired_at"] as Int64?) == nil
                     if same {
                         summary.unchanged += 1
                         if row["position"] != position {
-                            try db.execute(sql: "UPDATE question SET position = ? WHERE id = ?", arguments: [position, questionID])
+                            try db.execute(
+                                sql: "UPDATE question SET position = ? WHERE id = ?", arguments: [position, questionID])
                         }
                     } else {
                         summary.updated += 1
                         try db.execute(
-                            sql: "UPDATE question SET prompt = ?, general_feedback = ?, position = ?, retired_at = NULL WHERE id = ?",
+                            sql:
+                                "UPDATE question SET prompt = ?, general_feedback = ?, position = ?, retired_at = NULL WHERE id = ?",
                             arguments: [question.prompt, question.generalFeedback, position, questionID])
                         try db.execute(sql: "UPDATE review_card SET retired = 0 WHERE question_id = ?", arguments: [questionID])
                         if !sameOptions {
@@ -118,7 +127,8 @@ public struct QuizStore: Sendable {
                 }
                 seen.insert(questionID)
             }
-            let live = try Int64.fetchAll(db.cachedStatement(sql: "SELECT id FROM question WHERE quiz_id = ? AND retired_at IS NULL"), arguments: [quizID])
+            let live = try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT id FROM question WHERE quiz_id = ? AND retired_at IS NULL"), arguments: [quizID])
             for questionID in live where !seen.contains(questionID) {
                 summary.retired += 1
                 try db.execute(sql: "UPDATE question SET retired_at = ? WHERE id = ?", arguments: [now, questionID])
@@ -131,21 +141,30 @@ public struct QuizStore: Sendable {
     /// The quiz with its live questions in file order, or nil.
     public func quiz(slug: String) throws -> QuizView? {
         try database.pool.read { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, slug, title FROM quiz WHERE slug = ?"), arguments: [slug])
+            guard
+                let row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT id, slug, title FROM quiz WHERE slug = ?"), arguments: [slug])
             else { return nil }
             let quizID: Int64 = row["id"]
-            let questions = try Row.fetchAll(db.cachedStatement(sql: "SELECT id, prompt, general_feedback FROM question WHERE quiz_id = ? AND retired_at IS NULL ORDER BY position"),
+            let questions = try Row.fetchAll(
+                db.cachedStatement(
+                    sql:
+                        "SELECT id, prompt, general_feedback FROM question WHERE quiz_id = ? AND retired_at IS NULL ORDER BY position"
+                ),
                 arguments: [quizID])
-            let options = try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT o.id, o.question_id, o.text, o.is_correct, o.feedback FROM option o
-                    JOIN question q ON q.id = o.question_id
-                    WHERE q.quiz_id = ? AND q.retired_at IS NULL ORDER BY o.question_id, o.position
-                    """),
+            let options = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT o.id, o.question_id, o.text, o.is_correct, o.feedback FROM option o
+                        JOIN question q ON q.id = o.question_id
+                        WHERE q.quiz_id = ? AND q.retired_at IS NULL ORDER BY o.question_id, o.position
+                        """),
                 arguments: [quizID])
             var byQuestion: [Int64: [OptionView]] = [:]
             for option in options {
                 byQuestion[option["question_id"], default: []].append(
-                    OptionView(id: option["id"], text: option["text"], isCorrect: option["is_correct"], feedback: option["feedback"]))
+                    OptionView(
+                        id: option["id"], text: option["text"], isCorrect: option["is_correct"], feedback: option["feedback"]))
             }
             return QuizView(
                 id: quizID, slug: row["slug"], title: row["title"],
@@ -164,15 +183,17 @@ public struct QuizStore: Sendable {
 
     static func summaries(_ db: Database, learnerID: Int64) throws -> [QuizSummary] {
         do {
-            return try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT quiz.slug, quiz.title,
-                        (SELECT count(*) FROM question WHERE quiz_id = quiz.id AND retired_at IS NULL) AS questions,
-                        count(a.id) AS attempts, max(a.score) AS best, max(a.submitted_at) AS last,
-                        (SELECT total FROM attempt WHERE learner_id = ? AND quiz_id = quiz.id ORDER BY score DESC LIMIT 1)
-                            AS best_total
-                    FROM quiz LEFT JOIN attempt a ON a.quiz_id = quiz.id AND a.learner_id = ?
-                    GROUP BY quiz.id ORDER BY quiz.title
-                    """),
+            return try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT quiz.slug, quiz.title,
+                            (SELECT count(*) FROM question WHERE quiz_id = quiz.id AND retired_at IS NULL) AS questions,
+                            count(a.id) AS attempts, max(a.score) AS best, max(a.submitted_at) AS last,
+                            (SELECT total FROM attempt WHERE learner_id = ? AND quiz_id = quiz.id ORDER BY score DESC LIMIT 1)
+                                AS best_total
+                        FROM quiz LEFT JOIN attempt a ON a.quiz_id = quiz.id AND a.learner_id = ?
+                        GROUP BY quiz.id ORDER BY quiz.title
+                        """),
                 arguments: [learnerID, learnerID]
             ).map {
                 QuizSummary(
@@ -183,7 +204,8 @@ public struct QuizStore: Sendable {
     }
 
     static func storedOptions(_ db: Database, questionID: Int64) throws -> [OptionView] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT id, text, is_correct, feedback FROM option WHERE question_id = ? ORDER BY position"),
+        try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT id, text, is_correct, feedback FROM option WHERE question_id = ? ORDER BY position"),
             arguments: [questionID]
         ).map { OptionView(id: $0["id"], text: $0["text"], isCorrect: $0["is_correct"], feedback: $0["feedback"]) }
     }

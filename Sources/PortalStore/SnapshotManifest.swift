@@ -150,9 +150,10 @@ struct DatabaseContents {
     static func digest(table: String, _ db: Database) throws -> SnapshotManifest.TableDigest {
         let quoted = table.quotedDatabaseIdentifier
         let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(\(quoted))")
-        let withoutRowID = try Bool.fetchOne(
-            db, sql: "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_schema WHERE type = 'table' AND name = ?",
-            arguments: [table]) ?? false
+        let withoutRowID =
+            try Bool.fetchOne(
+                db, sql: "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_schema WHERE type = 'table' AND name = ?",
+                arguments: [table]) ?? false
         let order: String
         if withoutRowID {
             order = columns.filter { ($0["pk"] as Int? ?? 0) > 0 }
@@ -222,7 +223,8 @@ public struct SnapshotVerification: Sendable {
         }
         if contents.pageSize != manifest.pageSize || contents.pageCount != manifest.pageCount {
             result.problems.append(
-                "\(contents.pageCount) pages of \(contents.pageSize) bytes; the manifest says \(manifest.pageCount) of \(manifest.pageSize)")
+                "\(contents.pageCount) pages of \(contents.pageSize) bytes; the manifest says \(manifest.pageCount) of \(manifest.pageSize)"
+            )
         }
         if contents.migrations != manifest.migrations {
             result.problems.append(
@@ -231,7 +233,8 @@ public struct SnapshotVerification: Sendable {
         let unknown = contents.migrations.filter { !Schema.migrator.migrations.contains($0) }
         if !unknown.isEmpty {
             result.problems.append(
-                "taken by a newer portal (unknown migrations \(unknown.joined(separator: ", "))); restore with portal \(manifest.portalVersion) or later")
+                "taken by a newer portal (unknown migrations \(unknown.joined(separator: ", "))); restore with portal \(manifest.portalVersion) or later"
+            )
         }
         if contents.userVersion != manifest.userVersion {
             result.problems.append("user_version is \(contents.userVersion); the manifest says \(manifest.userVersion)")

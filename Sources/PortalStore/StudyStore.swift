@@ -81,7 +81,8 @@ public struct StudyStore: Sendable {
                     arguments: [attemptID, answer.questionID, answer.chosenText, answer.correct])
                 guard !answer.correct else { continue }
                 let cardID: Int64
-                if let existing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM review_card WHERE learner_id = ? AND question_id = ?"),
+                if let existing = try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT id FROM review_card WHERE learner_id = ? AND question_id = ?"),
                     arguments: [learnerID, answer.questionID])
                 {
                     cardID = existing
@@ -124,13 +125,16 @@ public struct StudyStore: Sendable {
         _ db: Database, cardID: Int64, learnerID: Int64, quality: Quality, on day: StudyDay, now: Int64, source: Source
     ) throws -> ReviewOutcome {
         guard
-            let row = try Row.fetchOne(db.cachedStatement(sql: """
-                    SELECT easiness, repetitions, interval_days, due_day, last_reviewed_day, repeat_day
-                    FROM review_card WHERE id = ? AND learner_id = ? AND retired = 0
-                    """),
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT easiness, repetitions, interval_days, due_day, last_reviewed_day, repeat_day
+                        FROM review_card WHERE id = ? AND learner_id = ? AND retired = 0
+                        """),
                 arguments: [cardID, learnerID])
         else { throw StudyError.noSuchCard }
-        var state = SM2State(easinessHundredths: row["easiness"], repetitions: row["repetitions"], intervalDays: row["interval_days"])
+        var state = SM2State(
+            easinessHundredths: row["easiness"], repetitions: row["repetitions"], intervalDays: row["interval_days"])
         var due = StudyDay(row["due_day"] as String) ?? day
         let reviewedToday = (row["last_reviewed_day"] as String?) == day.description
         let scheduleChanged = !reviewedToday
@@ -169,14 +173,18 @@ public struct StudyStore: Sendable {
     }
 
     static func queue(_ db: Database, learnerID: Int64, day: StudyDay) throws -> [Int64] {
-        let due = try Int64.fetchAll(db.cachedStatement(sql: """
-                SELECT id FROM review_card
-                WHERE learner_id = ? AND retired = 0 AND due_day <= ?
-                    AND (last_reviewed_day IS NULL OR last_reviewed_day < ?)
-                ORDER BY due_day, id
-                """),
+        let due = try Int64.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT id FROM review_card
+                    WHERE learner_id = ? AND retired = 0 AND due_day <= ?
+                        AND (last_reviewed_day IS NULL OR last_reviewed_day < ?)
+                    ORDER BY due_day, id
+                    """),
             arguments: [learnerID, day.description, day.description])
-        let repeats = try Int64.fetchAll(db.cachedStatement(sql: "SELECT id FROM review_card WHERE learner_id = ? AND retired = 0 AND repeat_day = ? ORDER BY updated_at, id"),
+        let repeats = try Int64.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT id FROM review_card WHERE learner_id = ? AND retired = 0 AND repeat_day = ? ORDER BY updated_at, id"),
             arguments: [learnerID, day.description])
         return due + repeats.filter { !due.contains($0) }
     }
@@ -196,12 +204,14 @@ public struct StudyStore: Sendable {
 
     static func card(_ db: Database, id: Int64, learnerID: Int64, day: StudyDay) throws -> CardView? {
         guard
-            let row = try Row.fetchOne(db.cachedStatement(sql: """
-                    SELECT c.id, c.easiness, c.repetitions, c.interval_days, c.due_day, c.repeat_day,
-                        q.id AS question_id, q.prompt, q.general_feedback
-                    FROM review_card c JOIN question q ON q.id = c.question_id
-                    WHERE c.id = ? AND c.learner_id = ? AND c.retired = 0
-                    """),
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT c.id, c.easiness, c.repetitions, c.interval_days, c.due_day, c.repeat_day,
+                            q.id AS question_id, q.prompt, q.general_feedback
+                        FROM review_card c JOIN question q ON q.id = c.question_id
+                        WHERE c.id = ? AND c.learner_id = ? AND c.retired = 0
+                        """),
                 arguments: [id, learnerID])
         else { return nil }
         let questionID: Int64 = row["question_id"]
@@ -210,7 +220,8 @@ public struct StudyStore: Sendable {
             question: QuestionView(
                 id: questionID, prompt: row["prompt"], generalFeedback: row["general_feedback"],
                 options: try QuizStore.storedOptions(db, questionID: questionID)),
-            state: SM2State(easinessHundredths: row["easiness"], repetitions: row["repetitions"], intervalDays: row["interval_days"]),
+            state: SM2State(
+                easinessHundredths: row["easiness"], repetitions: row["repetitions"], intervalDays: row["interval_days"]),
             dueDay: StudyDay(row["due_day"] as String) ?? day,
             isRepeat: (row["repeat_day"] as String?) == day.description)
     }
@@ -236,17 +247,21 @@ public struct StudyStore: Sendable {
     public func attempt(id: Int64, learnerID: Int64) throws -> AttemptView? {
         try database.pool.read { db in
             guard
-                let row = try Row.fetchOne(db.cachedStatement(sql: """
-                        SELECT a.id, a.submitted_at, a.score, a.total, q.slug, q.title
-                        FROM attempt a JOIN quiz q ON q.id = a.quiz_id WHERE a.id = ? AND a.learner_id = ?
-                        """),
+                let row = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT a.id, a.submitted_at, a.score, a.total, q.slug, q.title
+                            FROM attempt a JOIN quiz q ON q.id = a.quiz_id WHERE a.id = ? AND a.learner_id = ?
+                            """),
                     arguments: [id, learnerID])
             else { return nil }
-            let answers = try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT aa.question_id, aa.chosen_text, aa.correct, q.prompt, q.general_feedback
-                    FROM attempt_answer aa JOIN question q ON q.id = aa.question_id
-                    WHERE aa.attempt_id = ? ORDER BY q.position
-                    """),
+            let answers = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT aa.question_id, aa.chosen_text, aa.correct, q.prompt, q.general_feedback
+                        FROM attempt_answer aa JOIN question q ON q.id = aa.question_id
+                        WHERE aa.attempt_id = ? ORDER BY q.position
+                        """),
                 arguments: [id]
             ).map { answer -> AnswerView in
                 let options = try QuizStore.storedOptions(db, questionID: answer["question_id"])

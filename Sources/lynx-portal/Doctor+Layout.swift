@@ -52,8 +52,12 @@ struct ServerLayout {
             Rule(path: "/etc/lynx-portal/borg.env", kind: .file, owner: "root", group: "root", mode: 0o600),
             Rule(path: dataDirectory, kind: .directory, owner: "portal", group: "portal", mode: 0o750),
             Rule(path: dataDirectory + "/portal.db", kind: .file, owner: "portal", group: "portal", mode: 0o640),
-            Rule(path: dataDirectory + "/portal.db-wal", kind: .file, owner: "portal", group: "portal", mode: 0o640, required: false),
-            Rule(path: dataDirectory + "/portal.db-shm", kind: .file, owner: "portal", group: "portal", mode: 0o640, required: false),
+            Rule(
+                path: dataDirectory + "/portal.db-wal", kind: .file, owner: "portal", group: "portal", mode: 0o640,
+                required: false),
+            Rule(
+                path: dataDirectory + "/portal.db-shm", kind: .file, owner: "portal", group: "portal", mode: 0o640,
+                required: false),
             Rule(path: "/var/log/lynx-portal", kind: .directory, owner: "portal", group: "portal", mode: 0o750),
         ]
         if withSocket {
@@ -81,7 +85,9 @@ struct ServerLayout {
         }
         for tree in trees {
             checked += 1
-            if let problem = Self.problem(Rule(path: tree.root, kind: .directory, owner: tree.owner, group: tree.group, mode: tree.directoryMode)) {
+            if let problem = Self.problem(
+                Rule(path: tree.root, kind: .directory, owner: tree.owner, group: tree.group, mode: tree.directoryMode))
+            {
                 problems.append(problem)
                 continue
             }

@@ -8,7 +8,10 @@ struct Doctor: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check configuration, data directory, database, templates and versions; non-zero exit on any failure.")
 
-    @Option(help: "The FastCGI socket to test (default /run/lynx-portal/portal.sock when it exists, or always on an installed system under systemd).")
+    @Option(
+        help:
+            "The FastCGI socket to test (default /run/lynx-portal/portal.sock when it exists, or always on an installed system under systemd)."
+    )
     var socket: String?
 
     func run() throws {
@@ -39,7 +42,8 @@ struct Doctor: ParsableCommand {
             guard try database.isUpToDate() else { throw DoctorFailure("migrations pending: run `lynx-portal migrate`") }
             let integrity = try database.pool.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "?" }
             guard integrity == "ok" else { throw DoctorFailure("quick_check: \(integrity)") }
-            return "\(dataDirectory)/portal.db: WAL, synchronous NORMAL, foreign keys on, busy_timeout \(busy) ms, schema current, quick_check ok"
+            return
+                "\(dataDirectory)/portal.db: WAL, synchronous NORMAL, foreign keys on, busy_timeout \(busy) ms, schema current, quick_check ok"
         }
         report.check("sqlite version") {
             let version = try PortalDatabase(dataDirectory: dataDirectory).sqliteVersion()

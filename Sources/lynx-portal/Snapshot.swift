@@ -62,7 +62,8 @@ struct SnapshotCommand: ParsableCommand {
             let taken = Date()
             let description: SnapshotManifest
             do {
-                description = try SnapshotManifest.describe(snapshot: to, portalVersion: PortalVersion.current, createdAt: started)
+                description = try SnapshotManifest.describe(
+                    snapshot: to, portalVersion: PortalVersion.current, createdAt: started)
             } catch {
                 unlink(to)
                 fail("snapshot \(to) cannot be read back (removed): \(error)")
@@ -81,11 +82,16 @@ struct SnapshotCommand: ParsableCommand {
                 fail("manifest \(manifestPath) cannot be written (snapshot removed): \(error)")
             }
             let rows = description.tables.map { "\($0.name)=\($0.rows)" }.joined(separator: " ")
-            print("snapshot: \(to) (\(description.snapshot.bytes) bytes, \(description.pageCount) pages of \(description.pageSize))")
+            print(
+                "snapshot: \(to) (\(description.snapshot.bytes) bytes, \(description.pageCount) pages of \(description.pageSize))"
+            )
             print("sha256: \(description.snapshot.sha256)")
             print("manifest: \(manifestPath) (schema \(description.schemaVersion), integrity_check ok, foreign keys ok)")
             print("rows: \(rows)")
-            print(String(format: "seconds: copy %.3f, manifest %.3f", taken.timeIntervalSince(started), Date().timeIntervalSince(taken)))
+            print(
+                String(
+                    format: "seconds: copy %.3f, manifest %.3f", taken.timeIntervalSince(started), Date().timeIntervalSince(taken)
+                ))
         }
     }
 
@@ -121,8 +127,10 @@ struct SnapshotCommand: ParsableCommand {
                 for problem in verification.problems { print("problem: \(problem)") }
                 fail("refusing \(file): it does not match \(manifestPath) (\(verification.problems.count) problem(s) above)")
             }
-            print("verified: \(file) matches \(manifestPath) (sha256 \(description.snapshot.sha256.prefix(16))…, "
-                  + "taken \(description.createdAt) by portal \(description.portalVersion), schema \(description.schemaVersion))")
+            print(
+                "verified: \(file) matches \(manifestPath) (sha256 \(description.snapshot.sha256.prefix(16))…, "
+                    + "taken \(description.createdAt) by portal \(description.portalVersion), schema \(description.schemaVersion))"
+            )
             if smoke {
                 do {
                     print("smoke: " + (try SnapshotSmokeTest.run(snapshot: file)))

@@ -64,8 +64,9 @@ struct User: ParsableCommand {
                 fail("\(error)")
             }
             audit.record(
-                AuditEvent("user_created", username: username.value, remoteAddress: "cli", outcome: "succeeded",
-                           details: ["time_zone": zone, "by": User.operatorName]))
+                AuditEvent(
+                    "user_created", username: username.value, remoteAddress: "cli", outcome: "succeeded",
+                    details: ["time_zone": zone, "by": User.operatorName]))
             print("created learner \(username.value) (time zone \(zone))")
             User.printCode(code, expiresAt: now + User.codeLifetime)
         }
@@ -90,8 +91,9 @@ struct User: ParsableCommand {
                 fail("\(error)")
             }
             audit.record(
-                AuditEvent("user_reset", username: username.value, remoteAddress: "cli", outcome: "succeeded",
-                           details: ["by": User.operatorName]))
+                AuditEvent(
+                    "user_reset", username: username.value, remoteAddress: "cli", outcome: "succeeded",
+                    details: ["by": User.operatorName]))
             print("reset learner \(username.value): password cleared, sessions ended")
             User.printCode(code, expiresAt: now + User.codeLifetime)
         }
@@ -112,8 +114,9 @@ struct User: ParsableCommand {
                 fail("\(error)")
             }
             audit.record(
-                AuditEvent("user_disabled", username: username.value, remoteAddress: "cli", outcome: "succeeded",
-                           details: ["by": User.operatorName]))
+                AuditEvent(
+                    "user_disabled", username: username.value, remoteAddress: "cli", outcome: "succeeded",
+                    details: ["by": User.operatorName]))
             print("disabled learner \(username.value)")
         }
     }

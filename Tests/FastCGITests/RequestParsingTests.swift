@@ -20,14 +20,16 @@ struct PercentDecodingTests {
         #expect(try URLEncoding.percentDecode(Array(encoded.utf8), plusIsSpace: false) == decoded)
     }
 
-    @Test("a percent sign without two hex digits is rejected", arguments: ["%", "%4", "%zz", "%g0", "%0g", "abc%", "a%2", "%%41"])
+    @Test(
+        "a percent sign without two hex digits is rejected", arguments: ["%", "%4", "%zz", "%g0", "%0g", "abc%", "a%2", "%%41"])
     func badPercentEncodingIsRejected(encoded: String) {
         #expect(throws: RequestDecodingError.badPercentEncoding) {
             try URLEncoding.percentDecode(Array(encoded.utf8), plusIsSpace: true)
         }
     }
 
-    @Test("bytes that are not UTF-8 once decoded are rejected", arguments: ["%ff", "%c3%28", "%80", "%e2%82", "%ed%a0%80", "ok%fe"])
+    @Test(
+        "bytes that are not UTF-8 once decoded are rejected", arguments: ["%ff", "%c3%28", "%80", "%e2%82", "%ed%a0%80", "ok%fe"])
     func invalidUTF8AfterDecodingIsRejected(encoded: String) {
         #expect(throws: RequestDecodingError.invalidUTF8) {
             try URLEncoding.percentDecode(Array(encoded.utf8), plusIsSpace: false)
@@ -247,7 +249,8 @@ struct RequestTests {
         #expect(form["csrf"] == "t0k")
     }
 
-    @Test("other bodies give an empty form", arguments: ["multipart/form-data; boundary=x", "text/plain", "application/json", ""])
+    @Test(
+        "other bodies give an empty form", arguments: ["multipart/form-data; boundary=x", "text/plain", "application/json", ""])
     func otherBodiesGiveAnEmptyForm(contentType: String) throws {
         let form = try request(["REQUEST_METHOD": "POST", "CONTENT_TYPE": contentType], body: "username=ada").form()
         #expect(form.pairs.isEmpty)

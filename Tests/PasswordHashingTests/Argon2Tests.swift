@@ -87,13 +87,15 @@ struct PasswordHasherTests {
     @Test func hashesMadeWithLowerParametersVerifyAndAskForARehash() throws {
         let older = PasswordHasher(parameters: Argon2Parameters(memoryKiB: 64, iterations: 1, parallelism: 1), pepper: pepperOne)
         let stored = try older.hash("plum kettle orbit gravel")
-        let raised = PasswordHasher(parameters: Argon2Parameters(memoryKiB: 128, iterations: 2, parallelism: 1), pepper: pepperOne)
+        let raised = PasswordHasher(
+            parameters: Argon2Parameters(memoryKiB: 128, iterations: 2, parallelism: 1), pepper: pepperOne)
         #expect(raised.verify("plum kettle orbit gravel", against: stored, pepperID: "1") == .match(needsRehash: true))
         #expect(raised.verify("plum kettle orbit grave", against: stored, pepperID: "1") == .mismatch)
     }
 
     @Test func parametersAreReadBackFromTheStoredString() throws {
-        let older = PasswordHasher(parameters: Argon2Parameters(memoryKiB: 8192, iterations: 1, parallelism: 1), pepper: pepperOne)
+        let older = PasswordHasher(
+            parameters: Argon2Parameters(memoryKiB: 8192, iterations: 1, parallelism: 1), pepper: pepperOne)
         let stored = try older.hash("plum kettle orbit gravel")
         #expect(stored.hasPrefix("$argon2id$v=19$m=8192,t=1,p=1$"))
         #expect(hasher.verify("plum kettle orbit gravel", against: stored, pepperID: "1") == .match(needsRehash: false))

@@ -70,7 +70,9 @@ struct PasswordPolicyTests {
 
     @Test(
         "common passwords are refused, whatever their case",
-        arguments: ["passwordpassword", "PasswordPassword", "correct horse battery staple", "123456789012345", "qwertyuiop123456"])
+        arguments: [
+            "passwordpassword", "PasswordPassword", "correct horse battery staple", "123456789012345", "qwertyuiop123456",
+        ])
     func commonPasswordsAreRefused(password: String) {
         #expect(PasswordPolicy.check(password, username: "ada") == .common)
     }
@@ -175,7 +177,10 @@ struct SetupCodeTests {
 
     @Test(
         "typing is forgiving about case, spaces and dashes",
-        arguments: ["ABCD-EFGH-JKLM-NPQR", "abcd-efgh-jklm-npqr", "abcd efgh jklm npqr", "  AbCdEfGhJkLmNpQr  ", "ab-cd-ef-gh-jk-lm-np-qr"])
+        arguments: [
+            "ABCD-EFGH-JKLM-NPQR", "abcd-efgh-jklm-npqr", "abcd efgh jklm npqr", "  AbCdEfGhJkLmNpQr  ",
+            "ab-cd-ef-gh-jk-lm-np-qr",
+        ])
     func typingIsForgiving(typed: String) throws {
         #expect(try #require(SetupCode(typed: typed)).normalized == "ABCDEFGHJKLMNPQR")
     }

@@ -133,7 +133,8 @@ struct SM2Tests {
         }
     }
 
-    @Test("grades below 4 come back the same day", arguments: [(0, true), (1, true), (2, true), (3, true), (4, false), (5, false)])
+    @Test(
+        "grades below 4 come back the same day", arguments: [(0, true), (1, true), (2, true), (3, true), (4, false), (5, false)])
     func gradesBelowFourComeBackTheSameDay(grade: Int, repeats: Bool) {
         #expect(SM2State.repeatsToday(after: quality(grade)) == repeats)
     }
@@ -147,14 +148,17 @@ struct SM2Tests {
     @Test func theDueDayIsTheReviewDayPlusTheInterval() {
         let reviewed = day("2026-12-28")
         #expect(SM2State.new.grading(.wrong).dueDay(reviewedOn: reviewed) == day("2026-12-29"))
-        #expect(SM2State(easinessHundredths: 250, repetitions: 2, intervalDays: 6).dueDay(reviewedOn: reviewed) == day("2027-01-03"))
+        #expect(
+            SM2State(easinessHundredths: 250, repetitions: 2, intervalDays: 6).dueDay(reviewedOn: reviewed) == day("2027-01-03"))
         let long = SM2State(easinessHundredths: 130, repetitions: 10, intervalDays: 487)
         #expect(long.dueDay(reviewedOn: day("2026-01-01")) == day("2027-05-03"))
     }
 
     @Test func easinessIsShownWithTwoDecimals() {
         #expect(SM2State(easinessHundredths: 205).easinessText == "2.05")
-        #expect(SM2State(easinessHundredths: 216, repetitions: 3, intervalDays: 13).description == "EF 2.16, repetitions 3, interval 13")
+        #expect(
+            SM2State(easinessHundredths: 216, repetitions: 3, intervalDays: 13).description
+                == "EF 2.16, repetitions 3, interval 13")
     }
 }
 
@@ -275,7 +279,10 @@ struct StudyDayTests {
 
     @Test func studyDaysOrderByDate() {
         let days = ["2027-01-01", "2026-10-01", "2026-12-31", "2026-09-30", "2026-03-01", "2026-02-28"].map(day)
-        #expect(days.sorted().map(\.description) == ["2026-02-28", "2026-03-01", "2026-09-30", "2026-10-01", "2026-12-31", "2027-01-01"])
+        #expect(
+            days.sorted().map(\.description) == [
+                "2026-02-28", "2026-03-01", "2026-09-30", "2026-10-01", "2026-12-31", "2027-01-01",
+            ])
         #expect(day("2026-05-10") < day("2026-05-10").adding(days: 1))
         #expect(!(day("2026-05-10") < day("2026-05-10")))
     }
@@ -285,7 +292,9 @@ struct StudyDayTests {
 struct TimeZoneNameTests {
     @Test(
         "IANA zone names are accepted",
-        arguments: ["Australia/Sydney", "Australia/Brisbane", "Europe/Berlin", "America/Los_Angeles", "UTC", "Etc/UTC", "Asia/Kolkata"])
+        arguments: [
+            "Australia/Sydney", "Australia/Brisbane", "Europe/Berlin", "America/Los_Angeles", "UTC", "Etc/UTC", "Asia/Kolkata",
+        ])
     func ianaZoneNamesAreAccepted(name: String) throws {
         let found = try #require(TimeZoneName.zone(name))
         let moment = instant("2026-01-15T12:00:00Z")

@@ -180,7 +180,9 @@ struct PortalConfigurationTests {
         #expect(configurationError(with(["LYNX_PEPPER": "abcdefghijklmnopqrstuvwxyz012345"])) == nil)
     }
 
-    @Test(arguments: [String(repeating: "ab12", count: 12), String(repeating: "abcdefg", count: 6), String(repeating: "x", count: 64)])
+    @Test(arguments: [
+        String(repeating: "ab12", count: 12), String(repeating: "abcdefg", count: 6), String(repeating: "x", count: 64),
+    ])
     func aSecretWithLittleVarietyIsRefused(secret: String) throws {
         let error = try #require(configurationError(with(["LYNX_SESSION_SECRET": secret])))
         #expect(error.variable == "LYNX_SESSION_SECRET")
@@ -202,7 +204,9 @@ struct PortalConfigurationTests {
 
     @Test(
         "the cookie flag reads common spellings",
-        arguments: [("false", false), ("0", false), ("no", false), ("OFF", false), ("true", true), ("1", true), ("yes", true), ("", true)])
+        arguments: [
+            ("false", false), ("0", false), ("no", false), ("OFF", false), ("true", true), ("1", true), ("yes", true), ("", true),
+        ])
     func cookieSecureFlagReadsCommonSpellings(text: String, secure: Bool) throws {
         #expect(try PortalConfiguration(environment: with(["LYNX_COOKIE_SECURE": text])).cookieSecure == secure)
     }
@@ -260,7 +264,8 @@ struct AuditLogTests {
         audit.record(
             AuditEvent("login", username: "ada", remoteAddress: "192.0.2.7", requestID: "r-1", outcome: "success"), at: late)
         audit.record(
-            AuditEvent("login", username: "grace", remoteAddress: "192.0.2.8", requestID: "r-2", outcome: "failure",
+            AuditEvent(
+                "login", username: "grace", remoteAddress: "192.0.2.8", requestID: "r-2", outcome: "failure",
                 details: ["event": "forged", "reason": "wrong password"]),
             at: late.addingTimeInterval(1800))
 
@@ -301,7 +306,8 @@ struct AuditLogTests {
         let padding = String(repeating: "x", count: 2000)
         DispatchQueue.concurrentPerform(iterations: 200) { index in
             audit.record(
-                AuditEvent("login", username: "learner\(index)", requestID: "r-\(index)", outcome: "failure", details: ["pad": padding]),
+                AuditEvent(
+                    "login", username: "learner\(index)", requestID: "r-\(index)", outcome: "failure", details: ["pad": padding]),
                 at: noon)
         }
         let events = try lines(directory.path + "/2026-05-10.log")
@@ -439,7 +445,8 @@ struct RoutingTests {
                 Issue.record("expected found for \(method)")
                 continue
             }
-            var exchange = Exchange(request: Request(params: ["REQUEST_METHOD": method], body: [], id: "t"), path: "/login", now: Date())
+            var exchange = Exchange(
+                request: Request(params: ["REQUEST_METHOD": method], body: [], id: "t"), path: "/login", now: Date())
             let body = try handler(portal, &exchange).body
             #expect(String(decoding: body, as: UTF8.self) == (method == "POST" ? "login attempt" : "login form"), "\(method)")
         }

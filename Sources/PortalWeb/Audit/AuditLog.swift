@@ -42,7 +42,8 @@ public final class AuditLog: Sendable {
         object["remote_addr"] = event.remoteAddress
         object["request_id"] = event.requestID
         for (key, value) in event.details where object[key] == nil { object[key] = value }
-        guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return }
         line.append(UInt8(ascii: "\n"))
         let path = "\(directory)/\(Self.day(date)).log"
         lock.withLock { _ in

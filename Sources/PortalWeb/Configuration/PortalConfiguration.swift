@@ -69,7 +69,8 @@ public struct PortalConfiguration: Sendable {
     static func secret(_ name: String, in environment: [String: String]) throws(ConfigurationError) -> [UInt8] {
         guard let value = environment[name], !value.isEmpty else {
             throw ConfigurationError(
-                variable: name, problem: "is not set; put a random value of at least 32 bytes in portal.env (e.g. `openssl rand -base64 48`)")
+                variable: name,
+                problem: "is not set; put a random value of at least 32 bytes in portal.env (e.g. `openssl rand -base64 48`)")
         }
         guard value.utf8.count >= minimumSecretBytes else {
             throw ConfigurationError(

@@ -37,8 +37,9 @@ extension Portal {
             ?? throttle.retryAfter(addressKey, rule: Self.loginAddressRule, now: now)
         {
             record("login", username: typed, exchange, outcome: "throttled")
-            throw HTTPError(429, "Too many failed attempts. Wait \(wait) seconds and try again.",
-                            headers: [("Retry-After", "\(wait)")])
+            throw HTTPError(
+                429, "Too many failed attempts. Wait \(wait) seconds and try again.",
+                headers: [("Retry-After", "\(wait)")])
         }
         let learner = try Username(typed).flatMap { try accounts.learner(username: $0.value) }
         var verification = PasswordVerification.mismatch
@@ -90,8 +91,9 @@ extension Portal {
             ?? throttle.retryAfter(addressKey, rule: Self.setupAddressRule, now: now)
         {
             record("password_set", username: typed, exchange, outcome: "throttled")
-            throw HTTPError(429, "Too many wrong setup codes. Wait \(wait) seconds and try again.",
-                            headers: [("Retry-After", "\(wait)")])
+            throw HTTPError(
+                429, "Too many wrong setup codes. Wait \(wait) seconds and try again.",
+                headers: [("Retry-After", "\(wait)")])
         }
         if let problem = PasswordPolicy.check(password, confirmation: confirmation, username: typed.lowercased()) {
             return again(problem.description)

@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import GRDB
 import PortalStore
 
 extension Portal {
@@ -40,5 +41,3 @@ extension Portal {
         return backup
     }
 }
-
-import GRDB

@@ -71,7 +71,9 @@ extension Portal {
         }
         guard try journal.update(id: entry.id, learnerID: session.learner.id, title: title, body: body, now: exchange.nowSeconds)
         else { throw HTTPError(404) }
-        record("journal_edited", username: session.learner.username, exchange, outcome: "succeeded", details: ["entry": "\(entry.id)"])
+        record(
+            "journal_edited", username: session.learner.username, exchange, outcome: "succeeded",
+            details: ["entry": "\(entry.id)"])
         return redirect("/journal/\(entry.id)?saved=1")
     }
 
@@ -85,7 +87,9 @@ extension Portal {
         let session = try exchange.requireLearner()
         let entry = try ownEntry(exchange, session)
         guard try journal.delete(id: entry.id, learnerID: session.learner.id) else { throw HTTPError(404) }
-        record("journal_deleted", username: session.learner.username, exchange, outcome: "succeeded", details: ["entry": "\(entry.id)"])
+        record(
+            "journal_deleted", username: session.learner.username, exchange, outcome: "succeeded",
+            details: ["entry": "\(entry.id)"])
         return redirect("/journal?deleted=1")
     }
 

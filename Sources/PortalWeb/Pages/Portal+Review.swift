@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import PasswordHashing
 import PortalDomain
 import PortalStore
 
@@ -17,11 +18,12 @@ extension Portal {
             let card = try study.card(id: cardID, learnerID: learner.id, on: day)
         {
             let quality = exchange.query["q"].flatMap(Int.init) ?? 4
-            values["graded"] = [
-                "grade": Self.gradeNames[quality] ?? "\(quality)",
-                "again": card.isRepeat,
-                "due": longDate(card.dueDay), "dueDay": card.dueDay.description,
-            ] as [String: Any]
+            values["graded"] =
+                [
+                    "grade": Self.gradeNames[quality] ?? "\(quality)",
+                    "again": card.isRepeat,
+                    "due": longDate(card.dueDay), "dueDay": card.dueDay.description,
+                ] as [String: Any]
         }
         if let missedText = exchange.query["missed"], let cardID = Int64(missedText),
             let card = try study.card(id: cardID, learnerID: learner.id, on: day)
@@ -69,7 +71,8 @@ extension Portal {
             return page("review", title: "Review", values, exchange: &exchange)
         }
         if !option.isCorrect {
-            let outcome = try study.review(cardID: cardID, learnerID: learner.id, quality: .wrong, on: day, now: exchange.nowSeconds)
+            let outcome = try study.review(
+                cardID: cardID, learnerID: learner.id, quality: .wrong, on: day, now: exchange.nowSeconds)
             recordReview(cardID: cardID, quality: .wrong, outcome: outcome, learner: learner, exchange)
             return redirect("/review?missed=\(cardID)&chosen=\(optionID)")
         }
@@ -119,8 +122,6 @@ extension Portal {
         ]
     }
 }
-
-import PasswordHashing
 
 extension ConstantTime {
     static func equalStrings(_ a: String, _ b: String) -> Bool { equal(a, b) }

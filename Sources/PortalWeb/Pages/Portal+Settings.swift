@@ -48,8 +48,10 @@ extension Portal {
         let key = "login:" + learner.username
         let now = exchange.now.timeIntervalSince1970
         if let wait = throttle.retryAfter(key, rule: Self.loginAccountRule, now: now) {
-            record("settings_changed", username: learner.username, exchange, outcome: "throttled", details: ["setting": "password"])
-            throw HTTPError(429, "Too many wrong passwords. Wait \(wait) seconds and try again.", headers: [("Retry-After", "\(wait)")])
+            record(
+                "settings_changed", username: learner.username, exchange, outcome: "throttled", details: ["setting": "password"])
+            throw HTTPError(
+                429, "Too many wrong passwords. Wait \(wait) seconds and try again.", headers: [("Retry-After", "\(wait)")])
         }
         guard let stored = learner.passwordHash, let pepperID = learner.pepperID,
             case .match = hasher.verify(current, against: stored, pepperID: pepperID)

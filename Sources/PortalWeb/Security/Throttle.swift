@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Counts failures per key (an account or a remote address) in a sliding window, and says
 /// how long a key must wait once it has reached its limit.
@@ -41,5 +42,3 @@ public final class Throttle: Sendable {
         _ = failures.withLock { table in table.removeValue(forKey: key) }
     }
 }
-
-import Synchronization
