@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 BINARY := .build/debug/lynx-portal
 
-.PHONY: all deps test-deps build check test integration run release bench clean
+.PHONY: all deps test-deps build check lint format test integration run release bench clean
 
 all: build
 
@@ -16,18 +16,27 @@ test-deps:
 build: deps
 	$(SWIFT) build
 
-# Fast inner loop: build and the unit tests only.
-check:
+# Fast inner loop: formatting, build and the unit tests only.
+check: lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# swift format (bundled with the toolchain) with the committed .swift-format; `make format` fixes.
+lint:
+	$(SWIFT) format lint --strict -r Sources Tests Package.swift
+
+format:
+	$(SWIFT) format format -i -r Sources Tests Package.swift
+
 # Everything CI runs: unit tests, then the integration suite through real Caddy and the binary.
-test: test-deps
+test: test-deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) integration
 	$(MAKE) deploy-test
 	$(MAKE) walkthrough
+	$(MAKE) fuzz
+	$(MAKE) sanitize
 
 integration:
 	cd Tests/integration && LYNX_PORTAL_BIN=$(CURDIR)/$(BINARY) python3 -m pytest -q -p no:cacheprovider
@@ -74,3 +83,19 @@ dr-drill: test-deps build
 walkthrough: release
 	scripts/install-deps.sh test
 	python3 experiments/41-deploy/walkthrough.py --target nspawn
+
+# libFuzzer + AddressSanitizer over the FastCGI request parser (Fuzz/, a package of its own so the
+# fuzz entry point never reaches the product), FUZZ_SECONDS from the committed corpus; new inputs
+# go to a temp dir (scripts/fuzz.sh --update-corpus keeps them). Writes RESULTS.md "fuzz".
+FUZZ_SECONDS ?= 120
+.PHONY: fuzz
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The unit tests under ThreadSanitizer (.build-tsan) and AddressSanitizer (.build-asan), then each
+# sanitizer's lynx-portal under concurrent load through Caddy (Tests/sanitizers/). About 5 minutes
+# cold on 2 cores. Writes RESULTS.md "sanitizers". SANITIZERS=thread or address runs one.
+SANITIZERS ?= all
+.PHONY: sanitize
+sanitize: test-deps
+	scripts/sanitizers.sh $(SANITIZERS)

@@ -30,7 +30,10 @@ public struct Request: Sendable {
     /// The raw (still percent-encoded) path, without the query.
     public var rawPath: String {
         if let uri = params["REQUEST_URI"], !uri.isEmpty {
-            if let question = uri.firstIndex(of: "?") { return String(uri[..<question]) }
+            // Bytes, not Characters: a "?" after a prepended mark (U+0600) is one grapheme with it.
+            if let question = uri.utf8.firstIndex(of: UInt8(ascii: "?")) {
+                return String(decoding: uri.utf8[..<question], as: UTF8.self)
+            }
             return uri
         }
         if let documentURI = params["DOCUMENT_URI"], !documentURI.isEmpty { return documentURI }

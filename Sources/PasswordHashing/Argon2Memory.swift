@@ -1,7 +1,7 @@
 internal import CArgon2
 import Dispatch
+import Foundation
 import Glibc
-import Synchronization
 
 /// Argon2's working memory (19 MiB per hash at the default cost), reused across hashes.
 ///
@@ -19,7 +19,15 @@ enum Argon2Memory {
         let size: Int
     }
 
-    private static let idle = Mutex<[Buffer]>([])
+    // An NSLock (a pthread mutex ThreadSanitizer can see) guards the idle buffers.
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var idleBuffers: [Buffer] = []
+
+    private static func withIdle<Result>(_ body: (inout [Buffer]) -> Result) -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&idleBuffers)
+    }
 
     /// Runs `body` holding one of the hash slots.
     static func withSlot<T>(_ body: () throws -> T) rethrows -> T {
@@ -29,7 +37,7 @@ enum Argon2Memory {
     }
 
     static let allocate: allocate_fptr = { memory, size in
-        let reused = idle.withLock { buffers -> UnsafeMutableRawPointer? in
+        let reused = withIdle { buffers -> UnsafeMutableRawPointer? in
             guard let index = buffers.firstIndex(where: { $0.size == size }) else { return nil }
             return buffers.remove(at: index).pointer
         }
@@ -40,7 +48,7 @@ enum Argon2Memory {
 
     static let deallocate: deallocate_fptr = { memory, size in
         guard let memory else { return }
-        let kept = idle.withLock { buffers -> Bool in
+        let kept = withIdle { buffers -> Bool in
             // Keep one buffer per slot; a change of cost parameters replaces old sizes.
             for stale in buffers where stale.size != size { free(stale.pointer) }
             buffers.removeAll { $0.size != size }

@@ -174,6 +174,11 @@ struct CookieParsingTests {
         #expect(Cookies.parse(header) == expected)
     }
 
+    @Test func aSeparatorAfterAPrependedMarkStillSplitsCookies() {
+        // U+0600 joins the following ";" into one Character; found by the fuzzer.
+        #expect(Cookies.parse("theme=x\u{600}; lynx_session=abc") == ["theme": "x\u{600}", "lynx_session": "abc"])
+    }
+
     @Test func theFirstOfTwoCookiesWithTheSameNameWins() {
         #expect(Cookies.parse("lynx_session=first; other=1; lynx_session=second")["lynx_session"] == "first")
     }
@@ -223,6 +228,10 @@ struct RequestTests {
 
     @Test func encodedNULInThePathIsRefused() throws {
         #expect(throws: RequestDecodingError.nulCharacter) { try request(["REQUEST_URI": "/quiz/a%00b"]).path() }
+    }
+
+    @Test func aQuestionMarkAfterAPrependedMarkStillEndsThePath() {
+        #expect(request(["REQUEST_URI": "/quiz/x\u{600}?page=2"]).rawPath == "/quiz/x\u{600}")
     }
 
     @Test func queryIsParsedFromQueryString() throws {

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// One event in the audit trail.
 public struct AuditEvent: Sendable {
@@ -28,7 +27,7 @@ public struct AuditEvent: Sendable {
 /// with `O_APPEND` and written with one `write(2)` per event. Callers never pass secrets.
 public final class AuditLog: Sendable {
     public let directory: String
-    private let lock = Mutex<Void>(())
+    private let lock = NSLock()
 
     public init(directory: String) {
         self.directory = directory
@@ -46,13 +45,13 @@ public final class AuditLog: Sendable {
         else { return }
         line.append(UInt8(ascii: "\n"))
         let path = "\(directory)/\(Self.day(date)).log"
-        lock.withLock { _ in
-            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-            guard descriptor >= 0 else { return }
-            defer { close(descriptor) }
-            _ = line.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        }
+        lock.lock()
+        defer { lock.unlock() }
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        _ = line.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
     }
 
     static func timestamp(_ date: Date) -> String {

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Counts failures per key (an account or a remote address) in a sliding window, and says
 /// how long a key must wait once it has reached its limit.
@@ -17,7 +16,7 @@ public final class Throttle: Sendable {
         }
     }
 
-    private let failures = Mutex<[String: [TimeInterval]]>([:])
+    private let failures = Locked<[String: [TimeInterval]]>([:])
 
     public init() {}
 

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import Mustache
-import Synchronization
 
 /// A template that failed to compile, with the file and the parser's position and message.
 public struct TemplateError: Error, CustomStringConvertible {
@@ -30,7 +29,7 @@ public final class TemplateSet: Sendable {
         var fingerprint: String
     }
 
-    private let current: Mutex<Loaded>
+    private let current: Locked<Loaded>
     private let watchForChanges: Bool
     private let logger: Logger
 
@@ -39,7 +38,7 @@ public final class TemplateSet: Sendable {
         self.watchForChanges = watchForChanges
         self.logger = logger
         let library = try Self.compile(directory: directory)
-        current = Mutex(Loaded(library: library, fingerprint: Self.fingerprint(directory)))
+        current = Locked(Loaded(library: library, fingerprint: Self.fingerprint(directory)))
     }
 
     /// Compiles every `.mustache` file under `directory` and checks the required pages exist.
