@@ -298,13 +298,30 @@ class Bench:
                       f"entries and {attempts} quiz attempts (seeded by experiments/seed/seed_class.py --scale 10). "
                       f"The grade row's POSTs each wrote: the graded card has {self.grade_writes} review_log rows "
                       "afterwards; non-2xx there counts the 303 redirects as success."]
+        def verdict(ok):
+            return "**met**" if ok else "**not met**"
+
+        home = next(row for row in self.rows if row["label"] == "GET / (logged in)")
         lines += [
             "",
-            "Targets (issue \"Portal core\"): logged-in `GET /` ≥ 70% of the no-op ceiling; POST /login within",
-            "1.2× of raw Argon2id; memory under 30 MiB idle and 100 MiB under load. (\"Learning loop\"): read",
-            "pages ≥ 60% of the ceiling, p99 under 20 ms.",
+            "The raw Argon2id program allocates its 19 MiB per hash with malloc, as libargon2 does by default;",
+            "the portal reuses its hash buffers (PasswordHashing/Argon2Memory.swift), which skips the page",
+            "faults of fresh memory, so POST /login can come out below the raw figure.",
             "",
+            "## Against the targets",
+            "",
+            f"- Logged-in `GET /` at least 70% of the no-op ceiling: {home['rps'] / noop['rps']:.0%} — "
+            f"{verdict(home['rps'] / noop['rps'] >= 0.7)}.",
+            f"- POST /login within 1.2× of raw Argon2id: {login_ms / raw_ms:.2f}× — {verdict(login_ms / raw_ms <= 1.2)}.",
+            f"- Resident memory under 30 MiB idle: {idle_rss / 1024:.1f} MiB — {verdict(idle_rss / 1024 < 30)}; "
+            f"under 100 MiB under load: {load_rss / 1024:.1f} MiB — {verdict(load_rss / 1024 < 100)}.",
         ]
+        for row in self.rows:
+            if "class of 50" in row["label"] and row["label"].startswith("GET"):
+                share = row["rps"] / noop["rps"]
+                lines.append(f"- {row['label']}: {share:.0%} of the ceiling (target 60%) — {verdict(share >= 0.6)}; "
+                             f"p99 {row['p99']:.1f} ms (target under 20 ms) — {verdict(row['p99'] < 20)}.")
+        lines.append("")
         out = pathlib.Path(self.args.out)
         out.write_text("\n".join(lines))
         print(f"wrote {out}")
