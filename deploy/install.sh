@@ -385,6 +385,12 @@ if [ -d "$deploy_dir/backup" ]; then
             ensure_file "$deploy_dir/backup/${pair%%:*}" "/usr/local/bin/${pair##*:}" root root 0755
         fi
     done
+    # The helpers those commands share, sourced from where they look for it.
+    if [ -f "$deploy_dir/backup/lynx-backup-common.sh" ]; then
+        ensure_dir /usr/local/lib/lynx-portal root root 0755
+        ensure_file "$deploy_dir/backup/lynx-backup-common.sh" /usr/local/lib/lynx-portal/lynx-backup-common.sh \
+            root root 0644
+    fi
     # deploy/backup/crontab is in /etc/cron.d format (with a user field).
     if [ -f "$deploy_dir/backup/crontab" ]; then
         ensure_file "$deploy_dir/backup/crontab" /etc/cron.d/lynx-portal root root 0644

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # lynx-backup (installed from deploy/backup/borg-backup.sh): the nightly off-site backup.
 #
 #   1. a consistent snapshot of the live database by the portal's own command (SQLite's online
@@ -47,95 +48,12 @@ stage=""
 step_errors=$(mktemp)
 declare -A figures=()
 
-# --- helpers (the same in borg-backup.sh, borg-verify.sh and borg-restore.sh) ---------------
+# Shared helpers: beside this script in the repository, in /usr/local/lib/lynx-portal installed.
+common=$here/lynx-backup-common.sh
+[ -r "$common" ] || common=/usr/local/lib/lynx-portal/lynx-backup-common.sh
+# shellcheck source=lynx-backup-common.sh
+. "$common"
 
-# Messages go to stderr and into the step's error record, so a failure's log line says why.
-say() {
-    echo "lynx-$job: $*" >&2
-    echo "$*" >>"$step_errors" 2>/dev/null || true
-}
-
-# KEY=VALUE lines as systemd's EnvironmentFile= reads them: parsed, never executed as shell.
-# Only BORG_* and LYNX_* names are taken; the file's values win over the environment.
-load_borg_env() {
-    local file=${LYNX_BORG_ENV-/etc/lynx-portal/borg.env} line key value
-    [ -n "$file" ] || return 0
-    if [ ! -r "$file" ]; then
-        say "cannot read $file (LYNX_BORG_ENV): it is root-only by design, run as root (sudo)"
-        return 1
-    fi
-    while IFS= read -r line || [ -n "$line" ]; do
-        [[ $line =~ ^[[:space:]]*((BORG|LYNX)_[A-Z0-9_]*)=(.*)$ ]] || continue
-        key=${BASH_REMATCH[1]} value=${BASH_REMATCH[3]}
-        if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
-        export "$key=$value"
-    done <"$file"
-}
-
-# Runs a command; its stderr is shown and kept for the failure line of the log.
-run() {
-    local status=0
-    "$@" 2>"$step_errors" || status=$?
-    cat "$step_errors" >&2
-    return "$status"
-}
-
-# Runs the portal's own command as the portal user, with nothing of this script's environment
-# (no borg passphrase) but the data directory.
-portal_cli() {
-    local command=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LYNX_DATA_DIR="$data_dir" "$portal_bin" "$@")
-    if [ -n "$portal_user" ] && [ "$(id -un)" != "$portal_user" ]; then
-        runuser -u "$portal_user" -- "${command[@]}"
-    else
-        "${command[@]}"
-    fi
-}
-
-# One JSON object per line in backup.log; KEY=text or KEY:=json (numbers, true, null). Opened
-# with O_NOFOLLOW: the log directory is the portal user's, and root never writes through a link.
-log_json() {
-    mkdir -p "$log_dir"
-    python3 -c '
-import json, os, sys
-record = {}
-for argument in sys.argv[2:]:
-    key, _, value = argument.partition("=")
-    if key.endswith(":"):
-        record[key[:-1]] = json.loads(value)
-    else:
-        record[key] = value
-descriptor = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
-os.write(descriptor, (json.dumps(record) + "\n").encode())
-os.close(descriptor)
-' "$log_dir/backup.log" "$@"
-}
-
-# Atomically replaces a status file that doctor and /healthz read (BackupStatus.swift),
-# portal:portal 0640 like the rest of the data. Root writing into the portal's directory: a new
-# file from mktemp (never an existing name, which could be a symlink), then rename(2), which
-# replaces a name without following it.
-write_status() {
-    local file=$data_dir/$1 now partial
-    now=$(date +%s)
-    partial=$(mktemp "$data_dir/.$1.XXXXXX")
-    printf '{"epoch":%s,"time":"%s","archive":"%s","duration_seconds":%s}\n' \
-        "$now" "$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)" "$2" "$3" >"$partial"
-    chmod 0640 "$partial"
-    [ -z "$portal_user" ] || chown -h "$portal_user:$portal_user" "$partial"
-    mv -f "$partial" "$file"
-}
-
-elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'; }
-
-take_lock() {
-    lock=${LYNX_BACKUP_LOCK:-/run/lock/lynx-portal-backup.lock}
-    exec 9>>"$lock"
-    if ! flock -n 9; then
-        say "another lynx-backup or lynx-restore is running (lock $lock held by pid $(head -c 20 "$lock" 2>/dev/null || echo '?')); not starting"
-        return 1
-    fi
-    echo "$$" >"$lock"
-}
 
 # --- the run ---------------------------------------------------------------------------------
 
