@@ -296,12 +296,16 @@ def test_every_new_form_checks_csrf(quiz_stack, name):
     client = quiz_stack.learner(name)
     created = client.submit("/journal/new", "/journal/new", {"title": "t", "body": "b"}, allow_redirects=True)
     entry = created.url.split(quiz_stack.base)[1]
+    other_session_token = quiz_stack.learner(name + "o").csrf_from("/journal")
     for path in ("/quiz/phase-0", "/review/answer", "/review/grade", "/journal/new", entry + "/edit",
-                 entry + "/delete", "/settings/time-zone", "/settings/password"):
+                 entry + "/delete", "/settings/time-zone", "/settings/password", "/logout"):
         assert client.post(path, {"title": "x", "body": "y", "time_zone": "Europe/Paris"}).status_code == 403, path
         assert client.post(path, {"csrf": "nope", "time_zone": "Europe/Paris"}).status_code == 403, path
+        assert client.post(path, {"csrf": other_session_token, "title": "x", "body": "y",
+                                  "time_zone": "Europe/Paris"}).status_code == 403, path
     assert client.get(entry).status_code == 200
-    assert "UTC" in client.get("/settings").text
+    assert "<option selected>UTC</option>" in client.get("/settings").text
+    assert "Welcome" in client.get("/").text  # still logged in: /logout refused too
 
 
 def test_settings_change_time_zone_and_password(quiz_stack, name):
