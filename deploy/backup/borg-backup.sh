@@ -54,7 +54,6 @@ common=$here/lynx-backup-common.sh
 # shellcheck source=lynx-backup-common.sh
 . "$common"
 
-
 # --- the run ---------------------------------------------------------------------------------
 
 log_ok() {

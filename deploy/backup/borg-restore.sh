@@ -57,7 +57,6 @@ common=$here/lynx-backup-common.sh
 # shellcheck source=lynx-backup-common.sh
 . "$common"
 
-
 # stop|start the portal. Production: the socket and the service (stopping only the service
 # would let the next request start it again on the old file). The lock's descriptor is closed
 # for it: a portal started from here must not hold the lock for the rest of its life.

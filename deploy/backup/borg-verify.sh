@@ -48,7 +48,6 @@ common=$here/lynx-backup-common.sh
 # shellcheck source=lynx-backup-common.sh
 . "$common"
 
-
 # --- the run ---------------------------------------------------------------------------------
 
 finish() {
