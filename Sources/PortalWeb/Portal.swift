@@ -166,21 +166,23 @@ public final class Portal: RequestHandler {
 
     /// Opens a fresh session (a new token every time: a pre-set cookie is never adopted).
     func openSession(for learner: Learner, in exchange: inout Exchange) throws {
-        let token = Tokens.random()
-        let session = AccountStore.NewSession(
-            tokenHash: Tokens.storedHash(token), csrfToken: Tokens.random(),
-            expiresAt: exchange.nowSeconds + configuration.sessionLifetimeSeconds)
+        let (session, token) = newSession(now: exchange.nowSeconds)
         try accounts.openSession(
             session, learnerID: learner.id, now: exchange.nowSeconds, replacing: exchange.session?.tokenHash)
-        exchange.setCookies.append(cookieHeader(Self.sessionCookie, token, maxAge: configuration.sessionLifetimeSeconds))
+        setSessionCookie(token, in: &exchange)
     }
 
-    func newSession(_ exchange: inout Exchange) -> (AccountStore.NewSession, token: String) {
+    /// A fresh session: the browser's token and what the database stores of it.
+    func newSession(now: Int64) -> (AccountStore.NewSession, token: String) {
         let token = Tokens.random()
         let session = AccountStore.NewSession(
             tokenHash: Tokens.storedHash(token), csrfToken: Tokens.random(),
-            expiresAt: exchange.nowSeconds + configuration.sessionLifetimeSeconds)
+            expiresAt: now + configuration.sessionLifetimeSeconds)
         return (session, token)
+    }
+
+    func setSessionCookie(_ token: String, in exchange: inout Exchange) {
+        exchange.setCookies.append(cookieHeader(Self.sessionCookie, token, maxAge: configuration.sessionLifetimeSeconds))
     }
 
     func clearSessionCookie(_ exchange: inout Exchange) {

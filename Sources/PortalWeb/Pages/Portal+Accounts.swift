@@ -112,15 +112,14 @@ extension Portal {
             ConstantTime.equal(Tokens.storedHash(code.normalized), stored.hash)
         else { return failed() }
         let passwordHash = try hasher.hash(password)
-        let (session, token) = newSession(&exchange)
+        let (session, token) = newSession(now: exchange.nowSeconds)
         guard
             try accounts.setFirstPassword(
                 learnerID: learner.id, codeHash: stored.hash, passwordHash: passwordHash, pepperID: hasher.pepper.id,
                 now: exchange.nowSeconds, session: session)
         else { return failed() }
         throttle.reset(accountKey)
-        exchange.setCookies.append(
-            cookieHeader(Self.sessionCookie, token, maxAge: configuration.sessionLifetimeSeconds))
+        setSessionCookie(token, in: &exchange)
         record("password_set", username: learner.username, exchange, outcome: "succeeded")
         return redirect("/")
     }

@@ -6,9 +6,8 @@ import PortalStore
 /// `/quiz/<slug>`: one plain form, results, attempts.
 extension Portal {
     func quizForm(_ exchange: inout Exchange) throws -> Response {
-        let session = try exchange.requireLearner()
+        _ = try exchange.requireLearner()
         guard let quiz = try quizzes.quiz(slug: exchange.capture("slug")) else { throw HTTPError(404) }
-        _ = session
         return page("quiz", title: quiz.title, quizValues(quiz, chosen: [:], missing: []), exchange: &exchange)
     }
 

@@ -94,7 +94,7 @@ extension Portal {
         guard let value = exchange.form["quality"].flatMap(Int.init), [3, 4, 5].contains(value), let quality = Quality(value)
         else { throw HTTPError(400, "Pick Hard, Good or Easy.") }
         // The token proves this grade follows a right answer to this card today.
-        guard ConstantTime.equalStrings(exchange.form["token"] ?? "", gradeToken(learnerID: learner.id, cardID: cardID, day: day))
+        guard ConstantTime.equal(exchange.form["token"] ?? "", gradeToken(learnerID: learner.id, cardID: cardID, day: day))
         else { throw HTTPError(400, "This grade form is out of date. Review the card again.") }
         guard try study.queue(learnerID: learner.id, on: day).contains(cardID) else { return redirect("/review") }
         let outcome = try study.review(cardID: cardID, learnerID: learner.id, quality: quality, on: day, now: exchange.nowSeconds)
@@ -121,8 +121,4 @@ extension Portal {
             "options": card.question.options.map { ["id": $0.id, "text": $0.text] as [String: Any] },
         ]
     }
-}
-
-extension ConstantTime {
-    static func equalStrings(_ a: String, _ b: String) -> Bool { equal(a, b) }
 }
