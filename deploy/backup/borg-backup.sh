@@ -82,17 +82,13 @@ finish() {
     rm -f "$step_errors"
     exit "$status"
 }
-data_dir=${LYNX_DATA_DIR:-/var/lib/lynx-portal}
-log_dir=${LYNX_LOG_DIR:-/var/log/lynx-portal}
+read_settings
 trap finish EXIT
 
 step="loading the borg settings"
 load_borg_env
 # Settings may come from borg.env, so read them only now.
-data_dir=${LYNX_DATA_DIR:-/var/lib/lynx-portal}
-log_dir=${LYNX_LOG_DIR:-/var/log/lynx-portal}
-portal_bin=${LYNX_PORTAL_BIN:-/opt/lynx-portal/bin/lynx-portal}
-portal_user=${LYNX_PORTAL_USER-portal}
+read_settings
 chunker=${LYNX_BORG_CHUNKER:-fixed,4096}
 # LYNX_BACKUP_PRUNE=no in borg.env leaves retention to the backup host (deploy/README.md).
 [ "${LYNX_BACKUP_PRUNE:-yes}" != no ] || prune=no

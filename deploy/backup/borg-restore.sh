@@ -127,16 +127,12 @@ finish() {
     rm -f "$step_errors"
     exit "$status"
 }
-data_dir=${LYNX_DATA_DIR:-/var/lib/lynx-portal}
-log_dir=${LYNX_LOG_DIR:-/var/log/lynx-portal}
+read_settings
 trap finish EXIT
 
 step="loading the borg settings"
 load_borg_env
-data_dir=${LYNX_DATA_DIR:-/var/lib/lynx-portal}
-log_dir=${LYNX_LOG_DIR:-/var/log/lynx-portal}
-portal_bin=${LYNX_PORTAL_BIN:-/opt/lynx-portal/bin/lynx-portal}
-portal_user=${LYNX_PORTAL_USER-portal}
+read_settings
 [ -n "${BORG_REPO:-}" ] || { say "BORG_REPO is not set (in ${LYNX_BORG_ENV-/etc/lynx-portal/borg.env})"; exit 1; }
 [ -x "$portal_bin" ] || { say "$portal_bin is missing (LYNX_PORTAL_BIN)"; exit 1; }
 [ -d "$data_dir" ] || { say "$data_dir does not exist (LYNX_DATA_DIR; deploy/install.sh creates it)"; exit 1; }

@@ -68,16 +68,12 @@ finish() {
     rm -f "$step_errors"
     exit "$status"
 }
-data_dir=${LYNX_DATA_DIR:-/var/lib/lynx-portal}
-log_dir=${LYNX_LOG_DIR:-/var/log/lynx-portal}
+read_settings
 trap finish EXIT
 
 step="loading the borg settings"
 load_borg_env
-data_dir=${LYNX_DATA_DIR:-/var/lib/lynx-portal}
-log_dir=${LYNX_LOG_DIR:-/var/log/lynx-portal}
-portal_bin=${LYNX_PORTAL_BIN:-/opt/lynx-portal/bin/lynx-portal}
-portal_user=${LYNX_PORTAL_USER-portal}
+read_settings
 [ -n "${BORG_REPO:-}" ] || { say "BORG_REPO is not set (in ${LYNX_BORG_ENV-/etc/lynx-portal/borg.env})"; exit 1; }
 command -v borg >/dev/null || { say "borg is not installed (apt-get install borgbackup)"; exit 1; }
 

@@ -1,9 +1,15 @@
 # Shared by lynx-backup, lynx-backup-verify and lynx-restore (deploy/backup/borg-*.sh), and
 # lynx-borg: sourced, never run. Installed as /usr/local/lib/lynx-portal/lynx-backup-common.sh.
-# The sourcing script sets job (its name in messages) and, before calling these, the variables
-# they use: step_errors, data_dir, log_dir, portal_bin, portal_user.
+# The sourcing script sets job (its name in messages) and step_errors, and calls read_settings.
 # shellcheck shell=bash
-# shellcheck disable=SC2154 # data_dir, log_dir, portal_bin, portal_user: set by the sourcing script
+
+# Where the job works; read again after borg.env, which may set them.
+read_settings() {
+    data_dir=${LYNX_DATA_DIR:-/var/lib/lynx-portal}
+    log_dir=${LYNX_LOG_DIR:-/var/log/lynx-portal}
+    portal_bin=${LYNX_PORTAL_BIN:-/opt/lynx-portal/bin/lynx-portal}
+    portal_user=${LYNX_PORTAL_USER-portal}
+}
 
 # Messages go to stderr and into the step's error record, so a failure's log line says why.
 say() {
