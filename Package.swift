@@ -60,6 +60,10 @@ let package = Package(
         .testTarget(name: "PasswordHashingTests", dependencies: ["PasswordHashing"]),
         .testTarget(name: "PortalDomainTests", dependencies: ["PortalDomain"]),
         .testTarget(name: "PortalStoreTests", dependencies: ["PortalStore", "PortalDomain"]),
-        .testTarget(name: "PortalWebTests", dependencies: ["PortalWeb", "PortalStore", "PasswordHashing"]),
+        .testTarget(
+            name: "PortalWebTests",
+            dependencies: [
+                "PortalWeb", "PortalStore", "PasswordHashing", .product(name: "Mustache", package: "swift-mustache"),
+            ]),
     ]
 )

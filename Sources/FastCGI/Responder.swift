@@ -172,7 +172,7 @@ public final class Responder: Sendable {
     }
 
     private func write(_ response: Response, to stream: UnsafeMutablePointer<FCGX_Stream>?) {
-        let head = Array(response.head.utf8)
+        let head = response.headBytes
         head.withUnsafeBufferPointer { pointer in
             pointer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: pointer.count) {
                 _ = FCGX_PutStr($0, Int32(pointer.count), stream)

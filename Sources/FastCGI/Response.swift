@@ -15,7 +15,7 @@ public struct Response: Sendable {
     }
 
     public mutating func setHeader(_ name: String, _ value: String) {
-        headers.removeAll { $0.name.lowercased() == name.lowercased() }
+        headers.removeAll { Self.sameName($0.name, name) }
         headers.append((name, value))
     }
 
@@ -24,20 +24,32 @@ public struct Response: Sendable {
     }
 
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        headers.first { Self.sameName($0.name, name) }?.value
+    }
+
+    /// Header names compare ASCII case-insensitively (without allocating lowercased copies).
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count
+            && zip(a.utf8, b.utf8).allSatisfy { x, y in x == y || (x | 0x20 == y | 0x20 && (x | 0x20) &- 0x61 < 26) }
     }
 
     /// The CGI-style head: a `Status:` line and the headers, ending with a blank line.
     /// Header values have CR and LF removed so no handler can split the response.
-    public var head: String {
-        var head = "Status: \(status) \(Self.reason(for: status))\r\n"
+    public var head: String { String(decoding: headBytes, as: UTF8.self) }
+
+    /// `head` as the bytes written to the stream.
+    public var headBytes: [UInt8] {
+        var head: [UInt8] = []
+        head.reserveCapacity(512)
+        head.append(contentsOf: "Status: \(status) \(Self.reason(for: status))\r\n".utf8)
         for (name, value) in headers {
-            // Filter scalars, not Characters: "\r\n" is one Character equal to neither "\r" nor "\n".
-            var clean = String.UnicodeScalarView()
-            clean.append(contentsOf: value.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })
-            head += "\(name): \(String(clean))\r\n"
+            head.append(contentsOf: name.utf8)
+            head.append(contentsOf: ": ".utf8)
+            // Bytes, not Characters: "\r\n" is one Character equal to neither "\r" nor "\n".
+            head.append(contentsOf: value.utf8.lazy.filter { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") })
+            head.append(contentsOf: "\r\n".utf8)
         }
-        head += "Content-Length: \(body.count)\r\n\r\n"
+        head.append(contentsOf: "Content-Length: \(body.count)\r\n\r\n".utf8)
         return head
     }
 

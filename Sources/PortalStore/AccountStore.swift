@@ -56,16 +56,16 @@ public struct AccountStore: Sendable {
     }
 
     public func learner(username: String) throws -> Learner? {
-        try pool.read { db in try Self.learner(db, username: username) }
+        try database.read { db in try Self.learner(db, username: username) }
     }
 
     public func learners() throws -> [Learner] {
-        try pool.read { db in try Learner.fetchAll(db.cachedStatement(sql: "SELECT * FROM learner ORDER BY username")) }
+        try database.read { db in try Learner.fetchAll(db.cachedStatement(sql: "SELECT * FROM learner ORDER BY username")) }
     }
 
     /// The hash and expiry of the learner's pending setup code, if any.
     public func setupCode(learnerID: Int64) throws -> (hash: String, expiresAt: Int64)? {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT code_hash, expires_at FROM setup_code WHERE learner_id = ?"),
                 arguments: [learnerID]
@@ -139,20 +139,25 @@ public struct AccountStore: Sendable {
     /// The live session with this token hash, if it has not expired and its learner is enabled.
     public func session(tokenHash: String, now: Int64) throws -> SessionRecord? {
         // One SELECT is atomic on its own: no need for the cost of an explicit read transaction.
-        try pool.unsafeRead { db in
+        try database.readStatement { db in
             guard
                 let row = try Row.fetchOne(
                     db.cachedStatement(
                         sql: """
-                            SELECT s.token_hash, s.csrf_token, s.expires_at, l.*
+                            SELECT s.token_hash, s.csrf_token, s.expires_at, l.id, l.username, l.time_zone,
+                                l.password_hash, l.pepper_id, l.disabled, l.created_at, l.password_set_at
                             FROM session s JOIN learner l ON l.id = s.learner_id
                             WHERE s.token_hash = ? AND s.expires_at > ? AND l.disabled = 0
                             """),
                     arguments: [tokenHash, now])
             else { return nil }
+            // By position: this runs on every request, and named lookups cost a case-insensitive
+            // search per column.
             return SessionRecord(
-                tokenHash: row["token_hash"], csrfToken: row["csrf_token"], expiresAt: row["expires_at"],
-                learner: try Learner(row: row))
+                tokenHash: row[0], csrfToken: row[1], expiresAt: row[2],
+                learner: Learner(
+                    id: row[3], username: row[4], timeZone: row[5], passwordHash: row[6], pepperID: row[7],
+                    disabled: row[8], createdAt: row[9], passwordSetAt: row[10]))
         }
     }
 

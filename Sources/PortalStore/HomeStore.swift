@@ -20,8 +20,8 @@ public struct HomeStore: Sendable {
     }
 
     public func summary(learnerID: Int64, on day: StudyDay, recent: Int = 3) throws -> HomeSummary {
-        try database.pool.read { db in
-            let due = try StudyStore.queue(db, learnerID: learnerID, day: day).count
+        try database.read { db in
+            let due = try StudyStore.queueCount(db, learnerID: learnerID, day: day)
             return HomeSummary(
                 dueToday: due,
                 nextDue: due == 0 ? try StudyStore.nextDueDay(db, learnerID: learnerID, after: day) : nil,

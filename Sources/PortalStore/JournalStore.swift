@@ -20,7 +20,7 @@ public struct JournalStore: Sendable {
 
     /// Newest first; one extra row tells whether another page follows.
     public func entries(learnerID: Int64, page: Int, perPage: Int) throws -> (entries: [JournalEntry], hasMore: Bool) {
-        try database.pool.read { db in try Self.entries(db, learnerID: learnerID, page: page, perPage: perPage) }
+        try database.read { db in try Self.entries(db, learnerID: learnerID, page: page, perPage: perPage) }
     }
 
     static func entries(_ db: Database, learnerID: Int64, page: Int, perPage: Int) throws
@@ -40,7 +40,7 @@ public struct JournalStore: Sendable {
     }
 
     public func entry(id: Int64, learnerID: Int64) throws -> JournalEntry? {
-        try database.pool.read { db in
+        try database.read { db in
             try Row.fetchOne(
                 db.cachedStatement(
                     sql: "SELECT id, title, body, created_at, updated_at FROM journal_entry WHERE id = ? AND learner_id = ?"),
@@ -77,7 +77,7 @@ public struct JournalStore: Sendable {
     }
 
     static func entry(_ row: Row) -> JournalEntry {
-        JournalEntry(
-            id: row["id"], title: row["title"], body: row["body"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+        // Every query selects id, title, body, created_at, updated_at in this order.
+        JournalEntry(id: row[0], title: row[1], body: row[2], createdAt: row[3], updatedAt: row[4])
     }
 }

@@ -140,19 +140,15 @@ public struct QuizStore: Sendable {
 
     /// The quiz with its live questions in file order, or nil.
     public func quiz(slug: String) throws -> QuizView? {
-        try database.pool.read { db in
+        try database.read { db in
             guard
                 let row = try Row.fetchOne(
                     db.cachedStatement(sql: "SELECT id, slug, title FROM quiz WHERE slug = ?"), arguments: [slug])
             else { return nil }
-            let quizID: Int64 = row["id"]
-            let questions = try Row.fetchAll(
-                db.cachedStatement(
-                    sql:
-                        "SELECT id, prompt, general_feedback FROM question WHERE quiz_id = ? AND retired_at IS NULL ORDER BY position"
-                ),
-                arguments: [quizID])
-            let options = try Row.fetchAll(
+            let quizID: Int64 = row[0]
+            // Cursors, not fetchAll: rows are decoded in place instead of copied first.
+            var byQuestion: [Int64: [OptionView]] = [:]
+            let options = try Row.fetchCursor(
                 db.cachedStatement(
                     sql: """
                         SELECT o.id, o.question_id, o.text, o.is_correct, o.feedback FROM option o
@@ -160,54 +156,70 @@ public struct QuizStore: Sendable {
                         WHERE q.quiz_id = ? AND q.retired_at IS NULL ORDER BY o.question_id, o.position
                         """),
                 arguments: [quizID])
-            var byQuestion: [Int64: [OptionView]] = [:]
-            for option in options {
-                byQuestion[option["question_id"], default: []].append(
-                    OptionView(
-                        id: option["id"], text: option["text"], isCorrect: option["is_correct"], feedback: option["feedback"]))
+            while let option = try options.next() {
+                byQuestion[option[1] as Int64, default: []].append(
+                    OptionView(id: option[0], text: option[2], isCorrect: option[3], feedback: option[4]))
             }
-            return QuizView(
-                id: quizID, slug: row["slug"], title: row["title"],
-                questions: questions.map {
-                    QuestionView(
-                        id: $0["id"], prompt: $0["prompt"], generalFeedback: $0["general_feedback"],
-                        options: byQuestion[$0["id"]] ?? [])
-                })
+            var questions: [QuestionView] = []
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql:
+                        "SELECT id, prompt, general_feedback FROM question WHERE quiz_id = ? AND retired_at IS NULL ORDER BY position"
+                ),
+                arguments: [quizID])
+            while let question = try rows.next() {
+                let id: Int64 = question[0]
+                questions.append(
+                    QuestionView(id: id, prompt: question[1], generalFeedback: question[2], options: byQuestion[id] ?? []))
+            }
+            return QuizView(id: quizID, slug: row[1], title: row[2], questions: questions)
         }
     }
 
     /// Every quiz with the learner's attempt count, best score and last attempt.
     public func summaries(learnerID: Int64) throws -> [QuizSummary] {
-        try database.pool.read { db in try Self.summaries(db, learnerID: learnerID) }
+        try database.read { db in try Self.summaries(db, learnerID: learnerID) }
     }
 
     static func summaries(_ db: Database, learnerID: Int64) throws -> [QuizSummary] {
-        do {
-            return try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT quiz.slug, quiz.title,
-                            (SELECT count(*) FROM question WHERE quiz_id = quiz.id AND retired_at IS NULL) AS questions,
-                            count(a.id) AS attempts, max(a.score) AS best, max(a.submitted_at) AS last,
-                            (SELECT total FROM attempt WHERE learner_id = ? AND quiz_id = quiz.id ORDER BY score DESC LIMIT 1)
-                                AS best_total
-                        FROM quiz LEFT JOIN attempt a ON a.quiz_id = quiz.id AND a.learner_id = ?
-                        GROUP BY quiz.id ORDER BY quiz.title
-                        """),
-                arguments: [learnerID, learnerID]
-            ).map {
-                QuizSummary(
-                    slug: $0["slug"], title: $0["title"], questionCount: $0["questions"], attempts: $0["attempts"],
-                    bestScore: $0["best"], bestTotal: $0["best_total"], lastSubmittedAt: $0["last"])
+        // Two plain reads, combined here: the learner's attempts (a handful) and the quizzes with
+        // their trigger-kept question counts. Correlated subqueries per quiz cost far more.
+        var attempts: [Int64: (count: Int, best: Int, bestTotal: Int, last: Int64)] = [:]
+        let attemptRows = try Row.fetchCursor(
+            db.cachedStatement(sql: "SELECT quiz_id, score, total, submitted_at FROM attempt WHERE learner_id = ?"),
+            arguments: [learnerID])
+        while let row = try attemptRows.next() {
+            let quizID: Int64 = row[0]
+            let score: Int = row[1]
+            let total: Int = row[2]
+            let submitted: Int64 = row[3]
+            if var seen = attempts[quizID] {
+                seen.count += 1
+                if score > seen.best { (seen.best, seen.bestTotal) = (score, total) }
+                seen.last = max(seen.last, submitted)
+                attempts[quizID] = seen
+            } else {
+                attempts[quizID] = (1, score, total, submitted)
             }
         }
+        var summaries: [QuizSummary] = []
+        let quizzes = try Row.fetchCursor(
+            db.cachedStatement(sql: "SELECT id, slug, title, live_questions FROM quiz ORDER BY title"))
+        while let row = try quizzes.next() {
+            let seen = attempts[row[0] as Int64]
+            summaries.append(
+                QuizSummary(
+                    slug: row[1], title: row[2], questionCount: row[3], attempts: seen?.count ?? 0, bestScore: seen?.best,
+                    bestTotal: seen?.bestTotal, lastSubmittedAt: seen?.last))
+        }
+        return summaries
     }
 
     static func storedOptions(_ db: Database, questionID: Int64) throws -> [OptionView] {
         try Row.fetchAll(
             db.cachedStatement(sql: "SELECT id, text, is_correct, feedback FROM option WHERE question_id = ? ORDER BY position"),
             arguments: [questionID]
-        ).map { OptionView(id: $0["id"], text: $0["text"], isCorrect: $0["is_correct"], feedback: $0["feedback"]) }
+        ).map { OptionView(id: $0[0], text: $0[1], isCorrect: $0[2], feedback: $0[3]) }
     }
 
     static func insertOptions(_ db: Database, _ options: [QuizOption], questionID: Int64) throws {

@@ -124,6 +124,43 @@ enum Schema {
                     CREATE INDEX journal_by_learner ON journal_entry(learner_id, created_at, id);
                     """)
         }
+        // Covering indexes for the hottest counts. Today's queue reads last_reviewed_day for every
+        // due card, and the home page counts each quiz's live questions: with those columns in
+        // the index, both come from the index alone, without a table lookup per row.
+        migrator.registerMigration("v3-covering-indexes") { db in
+            try db.execute(
+                sql: """
+                    DROP INDEX card_due;
+                    CREATE INDEX card_due ON review_card(learner_id, retired, due_day, last_reviewed_day);
+                    CREATE INDEX question_live ON question(quiz_id, retired_at);
+                    """)
+        }
+        // The home page lists every quiz with its number of live questions. Counting them per
+        // page view read every question row; the count now lives on the quiz, kept by triggers
+        // whatever writes the questions (the importer, a seed script, a manual fix).
+        migrator.registerMigration("v4-quiz-question-count") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE quiz ADD COLUMN live_questions INTEGER NOT NULL DEFAULT 0;
+                    UPDATE quiz SET live_questions =
+                        (SELECT count(*) FROM question WHERE quiz_id = quiz.id AND retired_at IS NULL);
+                    CREATE TRIGGER question_counted_insert AFTER INSERT ON question BEGIN
+                        UPDATE quiz SET live_questions =
+                            (SELECT count(*) FROM question WHERE quiz_id = NEW.quiz_id AND retired_at IS NULL)
+                        WHERE id = NEW.quiz_id;
+                    END;
+                    CREATE TRIGGER question_counted_update AFTER UPDATE OF quiz_id, retired_at ON question BEGIN
+                        UPDATE quiz SET live_questions =
+                            (SELECT count(*) FROM question WHERE quiz_id = quiz.id AND retired_at IS NULL)
+                        WHERE id IN (OLD.quiz_id, NEW.quiz_id);
+                    END;
+                    CREATE TRIGGER question_counted_delete AFTER DELETE ON question BEGIN
+                        UPDATE quiz SET live_questions =
+                            (SELECT count(*) FROM question WHERE quiz_id = OLD.quiz_id AND retired_at IS NULL)
+                        WHERE id = OLD.quiz_id;
+                    END;
+                    """)
+        }
         return migrator
     }
 }

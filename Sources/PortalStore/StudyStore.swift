@@ -44,6 +44,14 @@ public struct CardView: Sendable {
     public var isRepeat: Bool
 }
 
+/// `/review` without a graded or missed notice: the first card of today's queue and how many
+/// are left, or the next due day when nothing is left.
+public struct ReviewState: Sendable {
+    public var card: CardView?
+    public var remaining: Int
+    public var nextDue: StudyDay?
+}
+
 /// What grading a card did.
 public struct ReviewOutcome: Sendable, Equatable {
     public var state: SM2State
@@ -169,7 +177,7 @@ public struct StudyStore: Sendable {
     /// Ids of today's queue: scheduled cards not yet reviewed today (oldest due first), then
     /// same-day repeats (longest waiting first).
     public func queue(learnerID: Int64, on day: StudyDay) throws -> [Int64] {
-        try database.pool.read { db in try Self.queue(db, learnerID: learnerID, day: day) }
+        try database.read { db in try Self.queue(db, learnerID: learnerID, day: day) }
     }
 
     static func queue(_ db: Database, learnerID: Int64, day: StudyDay) throws -> [Int64] {
@@ -191,15 +199,88 @@ public struct StudyStore: Sendable {
 
     /// The first card in today's queue, or nil when nothing is left today.
     public func nextCard(learnerID: Int64, on day: StudyDay) throws -> CardView? {
-        try database.pool.read { db in
-            guard let id = try Self.queue(db, learnerID: learnerID, day: day).first else { return nil }
+        try database.read { db in
+            guard let id = try Self.firstInQueue(db, learnerID: learnerID, day: day) else { return nil }
             return try Self.card(db, id: id, learnerID: learnerID, day: day)
         }
     }
 
+    /// What `/review` shows, in one read: the first card of today's queue and how many are
+    /// left, or when nothing is left, the next due day.
+    public func reviewState(learnerID: Int64, on day: StudyDay) throws -> ReviewState {
+        try database.read { db in
+            guard let id = try Self.firstInQueue(db, learnerID: learnerID, day: day),
+                let card = try Self.card(db, id: id, learnerID: learnerID, day: day)
+            else {
+                return ReviewState(card: nil, remaining: 0, nextDue: try Self.nextDueDay(db, learnerID: learnerID, after: day))
+            }
+            return ReviewState(card: card, remaining: try Self.queueCount(db, learnerID: learnerID, day: day), nextDue: nil)
+        }
+    }
+
+    /// Whether the card is in today's queue (a resubmitted form's card may not be any more).
+    public func isQueued(cardID: Int64, learnerID: Int64, on day: StudyDay) throws -> Bool {
+        try database.read { db in
+            try Int.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT 1 FROM review_card WHERE id = ? AND learner_id = ? AND retired = 0
+                            AND ((due_day <= ? AND (last_reviewed_day IS NULL OR last_reviewed_day < ?)) OR repeat_day = ?)
+                        """),
+                arguments: [cardID, learnerID, day.description, day.description, day.description]) != nil
+        }
+    }
+
+    /// The queue's length without reading it: scheduled cards not yet reviewed today (from the
+    /// covering index), plus same-day repeats that are not among them.
+    static func queueCount(_ db: Database, learnerID: Int64, day: StudyDay) throws -> Int {
+        let today = day.description
+        let scheduled =
+            try Int.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT count(*) FROM review_card WHERE learner_id = ? AND retired = 0 AND due_day <= ?
+                            AND (last_reviewed_day IS NULL OR last_reviewed_day < ?)
+                        """),
+                arguments: [learnerID, today, today]) ?? 0
+        let repeats =
+            try Int.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT count(*) FROM review_card WHERE learner_id = ? AND retired = 0 AND repeat_day = ?
+                            AND NOT (due_day <= ? AND (last_reviewed_day IS NULL OR last_reviewed_day < ?))
+                        """),
+                arguments: [learnerID, today, today, today]) ?? 0
+        return scheduled + repeats
+    }
+
+    /// The id `queue(...).first` would give, reading one row.
+    static func firstInQueue(_ db: Database, learnerID: Int64, day: StudyDay) throws -> Int64? {
+        let today = day.description
+        if let scheduled = try Int64.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT id FROM review_card WHERE learner_id = ? AND retired = 0 AND due_day <= ?
+                        AND (last_reviewed_day IS NULL OR last_reviewed_day < ?)
+                    ORDER BY due_day, id LIMIT 1
+                    """),
+            arguments: [learnerID, today, today])
+        {
+            return scheduled
+        }
+        // Nothing scheduled is left, so no repeat can be among the scheduled cards.
+        return try Int64.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT id FROM review_card WHERE learner_id = ? AND retired = 0 AND repeat_day = ?
+                    ORDER BY updated_at, id LIMIT 1
+                    """),
+            arguments: [learnerID, today])
+    }
+
     /// A card of this learner (nil for another learner's card or an unknown id).
     public func card(id: Int64, learnerID: Int64, on day: StudyDay) throws -> CardView? {
-        try database.pool.read { db in try Self.card(db, id: id, learnerID: learnerID, day: day) }
+        try database.read { db in try Self.card(db, id: id, learnerID: learnerID, day: day) }
     }
 
     static func card(_ db: Database, id: Int64, learnerID: Int64, day: StudyDay) throws -> CardView? {
@@ -214,26 +295,25 @@ public struct StudyStore: Sendable {
                         """),
                 arguments: [id, learnerID])
         else { return nil }
-        let questionID: Int64 = row["question_id"]
+        let questionID: Int64 = row[6]
         return CardView(
-            id: row["id"],
+            id: row[0],
             question: QuestionView(
-                id: questionID, prompt: row["prompt"], generalFeedback: row["general_feedback"],
+                id: questionID, prompt: row[7], generalFeedback: row[8],
                 options: try QuizStore.storedOptions(db, questionID: questionID)),
-            state: SM2State(
-                easinessHundredths: row["easiness"], repetitions: row["repetitions"], intervalDays: row["interval_days"]),
-            dueDay: StudyDay(row["due_day"] as String) ?? day,
-            isRepeat: (row["repeat_day"] as String?) == day.description)
+            state: SM2State(easinessHundredths: row[1], repetitions: row[2], intervalDays: row[3]),
+            dueDay: StudyDay(row[4] as String) ?? day,
+            isRepeat: (row[5] as String?) == day.description)
     }
 
     /// Cards left in today's queue.
     public func dueCount(learnerID: Int64, on day: StudyDay) throws -> Int {
-        try queue(learnerID: learnerID, on: day).count
+        try database.read { db in try Self.queueCount(db, learnerID: learnerID, day: day) }
     }
 
     /// The earliest due day after `day`, when nothing is left today.
     public func nextDueDay(learnerID: Int64, after day: StudyDay) throws -> StudyDay? {
-        try database.pool.read { db in try Self.nextDueDay(db, learnerID: learnerID, after: day) }
+        try database.read { db in try Self.nextDueDay(db, learnerID: learnerID, after: day) }
     }
 
     static func nextDueDay(_ db: Database, learnerID: Int64, after day: StudyDay) throws -> StudyDay? {
@@ -245,7 +325,7 @@ public struct StudyStore: Sendable {
 
     /// An attempt of this learner, with each answer, the right answer and feedback.
     public func attempt(id: Int64, learnerID: Int64) throws -> AttemptView? {
-        try database.pool.read { db in
+        try database.read { db in
             guard
                 let row = try Row.fetchOne(
                     db.cachedStatement(

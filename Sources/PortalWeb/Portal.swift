@@ -195,18 +195,18 @@ public final class Portal: RequestHandler {
 
     /// Renders a page inside the layout.
     func page(
-        _ name: String, title: String, _ values: [String: Any] = [:], status: Int = 200, exchange: inout Exchange
+        _ name: String, title: String, _ values: TemplateValues = [:], status: Int = 200, exchange: inout Exchange
     ) -> Response {
         let csrf = csrfToken(&exchange)
         var pageValues = values
-        pageValues["csrf"] = csrf
-        var layout: [String: Any] = ["title": title, "csrf": csrf, "requestId": exchange.request.id]
+        pageValues["csrf"] = .text(csrf)
+        var layout: TemplateValues = ["title": .text(title), "csrf": .text(csrf), "requestId": .text(exchange.request.id)]
         if let learner = exchange.learner {
             layout["signedIn"] = true
-            layout["username"] = learner.username
+            layout["username"] = .text(learner.username)
         }
         let html = templates.render(page: name, values: pageValues, layout: layout)
-        return Response(status: status, contentType: "text/html; charset=utf-8", body: html)
+        return Response(status: status, headers: [("Content-Type", "text/html; charset=utf-8")], body: html)
     }
 
     func redirect(_ location: String) -> Response {
@@ -226,9 +226,9 @@ public final class Portal: RequestHandler {
         }
         var exchange = exchange ?? Exchange(request: request, path: "/", now: Date())
         let template = Self.errorTitles[error.status] != nil ? "errors/\(error.status)" : "errors/500"
-        var values: [String: Any] = ["status": error.status, "requestId": request.id]
-        if let message = error.message { values["message"] = message }
-        for (name, value) in error.headers where name == "Retry-After" { values["retryAfter"] = value }
+        var values: TemplateValues = ["status": .number(error.status), "requestId": .text(request.id)]
+        if let message = error.message { values["message"] = .text(message) }
+        for (name, value) in error.headers where name == "Retry-After" { values["retryAfter"] = .text(value) }
         var response = page(
             template, title: Self.errorTitles[error.status] ?? "Error", values, status: error.status, exchange: &exchange)
         for (name, value) in error.headers { response.setHeader(name, value) }

@@ -56,7 +56,7 @@ struct Serve: ParsableCommand {
 
         let database: PortalDatabase
         do {
-            database = try PortalDatabase(dataDirectory: configuration.dataDirectory)
+            database = try PortalDatabase(dataDirectory: configuration.dataDirectory, perThreadReaders: true)
             try database.migrate()
         } catch {
             fail("database \(configuration.databasePath): \(error)")

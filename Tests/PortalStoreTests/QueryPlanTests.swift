@@ -53,6 +53,8 @@ import Testing
         _ = try study.nextDueDay(learnerID: learner.id, after: day)
         let card = try #require(try study.nextCard(learnerID: learner.id, on: tomorrow))
         _ = try study.card(id: card.id, learnerID: learner.id, on: tomorrow)
+        #expect(try study.reviewState(learnerID: learner.id, on: tomorrow).card?.id == card.id)
+        #expect(try study.isQueued(cardID: card.id, learnerID: learner.id, on: tomorrow))
         _ = try study.review(cardID: card.id, learnerID: learner.id, quality: .good, on: tomorrow, now: now + 86_400)
         _ = try study.attempt(id: attempt, learnerID: learner.id)
         _ = try quizzes.summaries(learnerID: learner.id)

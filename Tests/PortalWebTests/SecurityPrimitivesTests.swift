@@ -22,7 +22,7 @@ private struct TemporaryDirectory {
 }
 
 /// The repository's `templates/` directory, three levels up from this file.
-private let repositoryTemplates = URL(fileURLWithPath: #filePath)
+let repositoryTemplates = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("templates").path
 
@@ -320,9 +320,9 @@ struct AuditLogTests {
 @Suite("Templates")
 struct TemplateSetTests {
     @Test func theRepositoryTemplatesCompile() throws {
-        let library = try TemplateSet.compile(directory: repositoryTemplates)
+        let templates = try TemplateSet.compile(directory: repositoryTemplates)
         for name in TemplateSet.required {
-            #expect(library.getTemplate(named: name) != nil, "\(name)")
+            #expect(templates[name] != nil, "\(name)")
         }
     }
 

@@ -15,7 +15,7 @@ extension Portal {
 
     func loginForm(_ exchange: inout Exchange) -> Response {
         if exchange.session != nil { return redirect("/") }
-        return page("login", title: "Log in", ["username": exchange.query["username"] ?? ""], exchange: &exchange)
+        return page("login", title: "Log in", ["username": .text(exchange.query["username"] ?? "")], exchange: &exchange)
     }
 
     func login(_ exchange: inout Exchange) throws -> Response {
@@ -53,7 +53,7 @@ extension Portal {
             throttle.recordFailure(addressKey, now: now)
             record("login", username: typed, exchange, outcome: "failed")
             return page(
-                "login", title: "Log in", ["username": typed, "error": Self.genericLoginError], exchange: &exchange)
+                "login", title: "Log in", ["username": .text(typed), "error": .text(Self.genericLoginError)], exchange: &exchange)
         }
         throttle.reset(accountKey)
         if needsRehash, let rehashed = try? hasher.hash(password) {
@@ -69,7 +69,7 @@ extension Portal {
     func setPasswordForm(_ exchange: inout Exchange) -> Response {
         page(
             "set-password", title: "Set your password",
-            ["username": exchange.query["username"] ?? "", "minimumLength": PasswordPolicy.minimumLength],
+            ["username": .text(exchange.query["username"] ?? ""), "minimumLength": .number(PasswordPolicy.minimumLength)],
             exchange: &exchange)
     }
 
@@ -81,7 +81,10 @@ extension Portal {
         func again(_ message: String) -> Response {
             page(
                 "set-password", title: "Set your password",
-                ["username": typed, "code": codeText, "error": message, "minimumLength": PasswordPolicy.minimumLength],
+                [
+                    "username": .text(typed), "code": .text(codeText), "error": .text(message),
+                    "minimumLength": .number(PasswordPolicy.minimumLength),
+                ],
                 exchange: &exchange)
         }
         let accountKey = "setup:" + typed.lowercased()

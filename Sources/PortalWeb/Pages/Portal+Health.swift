@@ -13,7 +13,7 @@ extension Portal {
             guard database.fileIsIntact else {
                 throw HTTPError(503, "\(database.path) was deleted or replaced; restart the portal")
             }
-            _ = try database.pool.unsafeRead { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM learner")) }
+            _ = try database.readStatement { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM learner")) }
             body["status"] = "ok"
             body["database"] = "ok"
         } catch {

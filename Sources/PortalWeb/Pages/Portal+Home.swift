@@ -10,26 +10,28 @@ extension Portal {
         let day = today(for: learner, at: exchange.now)
         let summary = try HomeStore(database: database).summary(learnerID: learner.id, on: day)
         let due = summary.dueToday
-        var values: [String: Any] = [
-            "username": learner.username, "today": longDate(day), "due": due, "hasDue": due > 0,
-            "dueOne": due == 1,
+        var values: TemplateValues = [
+            "username": .text(learner.username), "today": .text(longDate(day)), "due": .number(due),
+            "hasDue": .bool(due > 0), "dueOne": .bool(due == 1),
         ]
         if let next = summary.nextDue {
-            values["nextDue"] = longDate(next)
+            values["nextDue"] = .text(longDate(next))
         }
         let summaries = summary.quizzes
-        values["hasQuizzes"] = !summaries.isEmpty
-        values["quizzes"] = summaries.map { quiz -> [String: Any] in
-            var item: [String: Any] = [
-                "slug": quiz.slug, "title": quiz.title, "questions": quiz.questionCount, "attempts": quiz.attempts,
-            ]
-            if let best = quiz.bestScore, let total = quiz.bestTotal { item["best"] = "\(best)/\(total)" }
-            if let last = quiz.lastSubmittedAt { item["last"] = localTime(last, for: learner) }
-            return item
-        }
+        values["hasQuizzes"] = .bool(!summaries.isEmpty)
+        values["quizzes"] = .list(
+            summaries.map { quiz in
+                var item: TemplateValues = [
+                    "slug": .text(quiz.slug), "title": .text(quiz.title), "questions": .number(quiz.questionCount),
+                    "attempts": .number(quiz.attempts),
+                ]
+                if let best = quiz.bestScore, let total = quiz.bestTotal { item["best"] = "\(best)/\(total)" }
+                if let last = quiz.lastSubmittedAt { item["last"] = .text(localTime(last, for: learner)) }
+                return .object(item)
+            })
         let recent = summary.recentEntries
-        values["hasEntries"] = !recent.isEmpty
-        values["entries"] = recent.map { entryValues($0, learner) }
+        values["hasEntries"] = .bool(!recent.isEmpty)
+        values["entries"] = .list(recent.map { .object(entryValues($0, learner)) })
         return page("home", title: "Home", values, exchange: &exchange)
     }
 }

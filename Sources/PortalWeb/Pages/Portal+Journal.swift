@@ -13,12 +13,12 @@ extension Portal {
         let pageNumber = max(1, exchange.query["page"].flatMap(Int.init) ?? 1)
         let (entries, hasMore) = try journal.entries(
             learnerID: session.learner.id, page: pageNumber, perPage: Self.journalPageSize)
-        var values: [String: Any] = [
-            "entries": entries.map { entryValues($0, session.learner) }, "empty": entries.isEmpty && pageNumber == 1,
-            "page": pageNumber,
+        var values: TemplateValues = [
+            "entries": .list(entries.map { .object(entryValues($0, session.learner)) }),
+            "empty": .bool(entries.isEmpty && pageNumber == 1), "page": .number(pageNumber),
         ]
-        if hasMore { values["nextPage"] = pageNumber + 1 }
-        if pageNumber > 1 { values["previousPage"] = pageNumber - 1 }
+        if hasMore { values["nextPage"] = .number(pageNumber + 1) }
+        if pageNumber > 1 { values["previousPage"] = .number(pageNumber - 1) }
         if exchange.query["deleted"] != nil { values["notice"] = "The entry was deleted." }
         return page("journal", title: "Journal", values, exchange: &exchange)
     }
@@ -33,7 +33,7 @@ extension Portal {
         let (title, body) = entryFields(exchange)
         if let problem = entryProblem(title: title, body: body) {
             var values = formValues(action: "/journal/new", title: title, body: body)
-            values["error"] = problem
+            values["error"] = .text(problem)
             return page("journal-form", title: "New journal entry", values, exchange: &exchange)
         }
         let id = try journal.create(learnerID: session.learner.id, title: title, body: body, now: exchange.nowSeconds)
@@ -54,7 +54,7 @@ extension Portal {
         let entry = try ownEntry(exchange, session)
         var values = formValues(action: "/journal/\(entry.id)/edit", title: entry.title, body: entry.body)
         values["editing"] = true
-        values["id"] = entry.id
+        values["id"] = .number(entry.id)
         return page("journal-form", title: "Edit journal entry", values, exchange: &exchange)
     }
 
@@ -64,9 +64,9 @@ extension Portal {
         let (title, body) = entryFields(exchange)
         if let problem = entryProblem(title: title, body: body) {
             var values = formValues(action: "/journal/\(entry.id)/edit", title: title, body: body)
-            values["error"] = problem
+            values["error"] = .text(problem)
             values["editing"] = true
-            values["id"] = entry.id
+            values["id"] = .number(entry.id)
             return page("journal-form", title: "Edit journal entry", values, exchange: &exchange)
         }
         guard try journal.update(id: entry.id, learnerID: session.learner.id, title: title, body: body, now: exchange.nowSeconds)
@@ -115,15 +115,18 @@ extension Portal {
         return nil
     }
 
-    private func formValues(action: String, title: String = "", body: String = "") -> [String: Any] {
-        ["action": action, "entryTitle": title, "body": body, "titleLimit": Self.titleLimit, "bodyLimit": Self.bodyLimit]
+    private func formValues(action: String, title: String = "", body: String = "") -> TemplateValues {
+        [
+            "action": .text(action), "entryTitle": .text(title), "body": .text(body),
+            "titleLimit": .number(Self.titleLimit), "bodyLimit": .number(Self.bodyLimit),
+        ]
     }
 
-    func entryValues(_ entry: JournalEntry, _ learner: Learner) -> [String: Any] {
+    func entryValues(_ entry: JournalEntry, _ learner: Learner) -> TemplateValues {
         [
-            "id": entry.id, "entryTitle": entry.title, "body": entry.body,
-            "created": localTime(entry.createdAt, for: learner),
-            "edited": entry.updatedAt != entry.createdAt, "updated": localTime(entry.updatedAt, for: learner),
+            "id": .number(entry.id), "entryTitle": .text(entry.title), "body": .text(entry.body),
+            "created": .text(localTime(entry.createdAt, for: learner)),
+            "edited": .bool(entry.updatedAt != entry.createdAt), "updated": .text(localTime(entry.updatedAt, for: learner)),
         ]
     }
 }

@@ -29,10 +29,10 @@ extension Portal {
         }
         if !missing.isEmpty {
             var values = quizValues(quiz, chosen: chosen, missing: missing)
-            values["error"] =
+            values["error"] = .text(
                 missing.count == 1
-                ? "One question has no answer yet. It is marked below; your other answers are kept."
-                : "\(missing.count) questions have no answer yet. They are marked below; your other answers are kept."
+                    ? "One question has no answer yet. It is marked below; your other answers are kept."
+                    : "\(missing.count) questions have no answer yet. They are marked below; your other answers are kept.")
             return page("quiz", title: quiz.title, values, status: 200, exchange: &exchange)
         }
         let learner = session.learner
@@ -52,36 +52,41 @@ extension Portal {
             attempt.quizSlug == exchange.capture("slug")
         else { throw HTTPError(404) }
         let wrong = attempt.answers.filter { !$0.correct }
-        let values: [String: Any] = [
-            "slug": attempt.quizSlug, "quizTitle": attempt.quizTitle, "score": attempt.score, "total": attempt.total,
-            "allRight": wrong.isEmpty, "submitted": localTime(attempt.submittedAt, for: session.learner),
-            "wrong": wrong.map { answer -> [String: Any] in
-                var item: [String: Any] = ["prompt": answer.prompt, "chosen": answer.chosenText]
-                item["right"] = answer.rightText
-                item["feedback"] = answer.feedback
-                item["generalFeedback"] = answer.generalFeedback
-                return item
-            },
-            "wrongCount": wrong.count,
+        let values: TemplateValues = [
+            "slug": .text(attempt.quizSlug), "quizTitle": .text(attempt.quizTitle), "score": .number(attempt.score),
+            "total": .number(attempt.total), "allRight": .bool(wrong.isEmpty),
+            "submitted": .text(localTime(attempt.submittedAt, for: session.learner)),
+            "wrong": .list(
+                wrong.map { answer in
+                    var item: TemplateValues = ["prompt": .text(answer.prompt), "chosen": .text(answer.chosenText)]
+                    item["right"] = .optional(answer.rightText)
+                    item["feedback"] = .optional(answer.feedback)
+                    item["generalFeedback"] = .optional(answer.generalFeedback)
+                    return .object(item)
+                }),
+            "wrongCount": .number(wrong.count),
         ]
         return page("quiz-result", title: "\(attempt.quizTitle): result", values, exchange: &exchange)
     }
 
-    private func quizValues(_ quiz: QuizView, chosen: [Int64: Int64], missing: Set<Int64>) -> [String: Any] {
+    private func quizValues(_ quiz: QuizView, chosen: [Int64: Int64], missing: Set<Int64>) -> TemplateValues {
         [
-            "slug": quiz.slug, "title": quiz.title, "count": quiz.questions.count,
-            "questions": quiz.questions.enumerated().map { index, question -> [String: Any] in
-                [
-                    "number": index + 1, "id": question.id, "prompt": question.prompt,
-                    "missing": missing.contains(question.id),
-                    "options": question.options.map { option -> [String: Any] in
-                        [
-                            "id": option.id, "questionId": question.id, "text": option.text,
-                            "checked": chosen[question.id] == option.id,
-                        ]
-                    },
-                ]
-            },
+            "slug": .text(quiz.slug), "title": .text(quiz.title), "count": .number(quiz.questions.count),
+            "questions": .list(
+                quiz.questions.enumerated().map { index, question in
+                    let questionID = TemplateValue.number(question.id)
+                    return [
+                        "number": .number(index + 1), "id": questionID, "prompt": .text(question.prompt),
+                        "missing": .bool(missing.contains(question.id)),
+                        "options": .list(
+                            question.options.map { option in
+                                [
+                                    "id": .number(option.id), "questionId": questionID, "text": .text(option.text),
+                                    "checked": .bool(chosen[question.id] == option.id),
+                                ]
+                            }),
+                    ]
+                }),
         ]
     }
 }

@@ -13,17 +13,15 @@ extension Portal {
         let session = try exchange.requireLearner()
         let learner = session.learner
         let day = today(for: learner, at: exchange.now)
-        var values: [String: Any] = ["today": longDate(day)]
+        var values: TemplateValues = ["today": .text(longDate(day))]
         if let gradedText = exchange.query["graded"], let cardID = Int64(gradedText),
             let card = try study.card(id: cardID, learnerID: learner.id, on: day)
         {
             let quality = exchange.query["q"].flatMap(Int.init) ?? 4
-            values["graded"] =
-                [
-                    "grade": Self.gradeNames[quality] ?? "\(quality)",
-                    "again": card.isRepeat,
-                    "due": longDate(card.dueDay), "dueDay": card.dueDay.description,
-                ] as [String: Any]
+            values["graded"] = [
+                "grade": .text(Self.gradeNames[quality] ?? "\(quality)"), "again": .bool(card.isRepeat),
+                "due": .text(longDate(card.dueDay)), "dueDay": .text(card.dueDay.description),
+            ]
         }
         if let missedText = exchange.query["missed"], let cardID = Int64(missedText),
             let card = try study.card(id: cardID, learnerID: learner.id, on: day)
@@ -31,22 +29,22 @@ extension Portal {
             let chosen = exchange.query["chosen"].flatMap(Int64.init).flatMap { id in
                 card.question.options.first { $0.id == id }
             }
-            var missed: [String: Any] = ["prompt": card.question.prompt, "due": longDate(card.dueDay)]
-            missed["chosen"] = chosen?.text
-            missed["feedback"] = chosen?.feedback
-            missed["right"] = card.question.correctOption?.text
-            missed["generalFeedback"] = card.question.generalFeedback
-            values["missed"] = missed
+            var missed: TemplateValues = ["prompt": .text(card.question.prompt), "due": .text(longDate(card.dueDay))]
+            missed["chosen"] = .optional(chosen?.text)
+            missed["feedback"] = .optional(chosen?.feedback)
+            missed["right"] = .optional(card.question.correctOption?.text)
+            missed["generalFeedback"] = .optional(card.question.generalFeedback)
+            values["missed"] = .object(missed)
         }
-        let queue = try study.queue(learnerID: learner.id, on: day)
-        if let cardID = queue.first, let card = try study.card(id: cardID, learnerID: learner.id, on: day) {
+        let state = try study.reviewState(learnerID: learner.id, on: day)
+        if let card = state.card {
             values["card"] = cardValues(card)
-            values["remaining"] = queue.count
+            values["remaining"] = .number(state.remaining)
         } else {
             values["done"] = true
-            if let next = try study.nextDueDay(learnerID: learner.id, after: day) {
-                values["nextDue"] = longDate(next)
-                values["nextDueDay"] = next.description
+            if let next = state.nextDue {
+                values["nextDue"] = .text(longDate(next))
+                values["nextDueDay"] = .text(next.description)
             }
         }
         return page("review", title: "Review", values, exchange: &exchange)
@@ -59,15 +57,15 @@ extension Portal {
         guard let cardID = exchange.form["card"].flatMap(Int64.init),
             let card = try study.card(id: cardID, learnerID: learner.id, on: day)
         else { throw HTTPError(404) }
-        guard try study.queue(learnerID: learner.id, on: day).contains(cardID) else {
+        guard try study.isQueued(cardID: cardID, learnerID: learner.id, on: day) else {
             return redirect("/review")  // already graded (a resubmitted form): carry on with the queue
         }
         guard let optionID = exchange.form["option"].flatMap(Int64.init),
             let option = card.question.options.first(where: { $0.id == optionID })
         else {
-            var values: [String: Any] = ["today": longDate(day), "card": cardValues(card)]
+            var values: TemplateValues = ["today": .text(longDate(day)), "card": cardValues(card)]
             values["error"] = "Choose an answer first."
-            values["remaining"] = try study.queue(learnerID: learner.id, on: day).count
+            values["remaining"] = .number(try study.dueCount(learnerID: learner.id, on: day))
             return page("review", title: "Review", values, exchange: &exchange)
         }
         if !option.isCorrect {
@@ -76,10 +74,10 @@ extension Portal {
             recordReview(cardID: cardID, quality: .wrong, outcome: outcome, learner: learner, exchange)
             return redirect("/review?missed=\(cardID)&chosen=\(optionID)")
         }
-        let values: [String: Any] = [
-            "card": cardValues(card), "chosen": option.text, "feedback": option.feedback ?? "",
-            "token": gradeToken(learnerID: learner.id, cardID: cardID, day: day),
-            "generalFeedback": card.question.generalFeedback ?? "",
+        let values: TemplateValues = [
+            "card": cardValues(card), "chosen": .text(option.text), "feedback": .text(option.feedback ?? ""),
+            "token": .text(gradeToken(learnerID: learner.id, cardID: cardID, day: day)),
+            "generalFeedback": .text(card.question.generalFeedback ?? ""),
         ]
         return page("review-grade", title: "Review: how was it?", values, exchange: &exchange)
     }
@@ -96,7 +94,7 @@ extension Portal {
         // The token proves this grade follows a right answer to this card today.
         guard ConstantTime.equal(exchange.form["token"] ?? "", gradeToken(learnerID: learner.id, cardID: cardID, day: day))
         else { throw HTTPError(400, "This grade form is out of date. Review the card again.") }
-        guard try study.queue(learnerID: learner.id, on: day).contains(cardID) else { return redirect("/review") }
+        guard try study.isQueued(cardID: cardID, learnerID: learner.id, on: day) else { return redirect("/review") }
         let outcome = try study.review(cardID: cardID, learnerID: learner.id, quality: quality, on: day, now: exchange.nowSeconds)
         recordReview(cardID: cardID, quality: quality, outcome: outcome, learner: learner, exchange)
         return redirect("/review?graded=\(cardID)&q=\(value)")
@@ -115,10 +113,10 @@ extension Portal {
             ])
     }
 
-    private func cardValues(_ card: CardView) -> [String: Any] {
+    private func cardValues(_ card: CardView) -> TemplateValue {
         [
-            "id": card.id, "prompt": card.question.prompt, "isRepeat": card.isRepeat,
-            "options": card.question.options.map { ["id": $0.id, "text": $0.text] as [String: Any] },
+            "id": .number(card.id), "prompt": .text(card.question.prompt), "isRepeat": .bool(card.isRepeat),
+            "options": .list(card.question.options.map { ["id": .number($0.id), "text": .text($0.text)] }),
         ]
     }
 }

@@ -42,7 +42,7 @@ extension Portal {
         let confirmation = exchange.form["confirm"] ?? ""
         func again(_ message: String) -> Response {
             var values = settingsValues(learner, exchange: exchange)
-            values["passwordError"] = message
+            values["passwordError"] = .text(message)
             return page("settings", title: "Settings", values, exchange: &exchange)
         }
         let key = "login:" + learner.username
@@ -70,14 +70,14 @@ extension Portal {
         return redirect("/settings?saved=password")
     }
 
-    private func settingsValues(_ learner: Learner, exchange: Exchange) -> [String: Any] {
+    private func settingsValues(_ learner: Learner, exchange: Exchange) -> TemplateValues {
         let day = today(for: learner, at: exchange.now)
         return [
-            "timeZone": learner.timeZone,
-            "timeZones": Self.timeZoneNames.map { ["name": $0, "selected": $0 == learner.timeZone] as [String: Any] },
-            "dayStartHour": configuration.dayStartHour,
-            "today": longDate(day),
-            "minimumLength": PasswordPolicy.minimumLength,
+            "timeZone": .text(learner.timeZone),
+            "timeZones": .list(Self.timeZoneNames.map { ["name": .text($0), "selected": .bool($0 == learner.timeZone)] }),
+            "dayStartHour": .number(configuration.dayStartHour),
+            "today": .text(longDate(day)),
+            "minimumLength": .number(PasswordPolicy.minimumLength),
         ]
     }
 }

@@ -13,7 +13,9 @@ public struct TemplateError: Error, CustomStringConvertible {
 /// The compiled templates from `templates/`, swapped atomically on reload.
 ///
 /// Pages render into `layout.mustache` as `{{{content}}}`. Everything else is escaped by
-/// Mustache's `{{name}}`; a template author opts out with `{{{name}}}`.
+/// Mustache's `{{name}}`; a template author opts out with `{{{name}}}`. swift-mustache parses and
+/// checks every file (its messages name the line and column); pages then render through
+/// `CompiledTemplate`, which produces the same bytes without the library's per-tag dynamic casts.
 public final class TemplateSet: Sendable {
     public let directory: String
     /// Page templates the portal renders; all must exist for start-up to succeed.
@@ -25,7 +27,7 @@ public final class TemplateSet: Sendable {
     ]
 
     private struct Loaded: Sendable {
-        var library: MustacheLibrary
+        var templates: [String: CompiledTemplate]
         var fingerprint: String
     }
 
@@ -37,29 +39,52 @@ public final class TemplateSet: Sendable {
         self.directory = directory
         self.watchForChanges = watchForChanges
         self.logger = logger
-        let library = try Self.compile(directory: directory)
-        current = Locked(Loaded(library: library, fingerprint: Self.fingerprint(directory)))
+        let templates = try Self.compile(directory: directory)
+        current = Locked(Loaded(templates: templates, fingerprint: Self.fingerprint(directory)))
     }
 
-    /// Compiles every `.mustache` file under `directory` and checks the required pages exist.
-    public static func compile(directory: String) throws(TemplateError) -> MustacheLibrary {
+    /// Checks every `.mustache` file under `directory` with swift-mustache, compiles it for
+    /// rendering, and checks the required pages exist. Returns the compiled templates by name.
+    @discardableResult
+    public static func compile(directory: String) throws(TemplateError) -> [String: CompiledTemplate] {
         guard FileManager.default.fileExists(atPath: directory) else {
             throw TemplateError(file: directory, message: "templates directory not found (set LYNX_TEMPLATES_DIR)")
         }
-        let library = try MustacheLibrary.load(directory: directory)
-        for name in required where library.getTemplate(named: name) == nil {
+        _ = try MustacheLibrary.load(directory: directory)
+        var templates: [String: CompiledTemplate] = [:]
+        for (name, file) in templateFiles(directory) {
+            do {
+                templates[name] = try CompiledTemplate(String(contentsOfFile: file, encoding: .utf8))
+            } catch let error as CompiledTemplate.SyntaxError {
+                throw TemplateError(file: file, message: error.description)
+            } catch {
+                throw TemplateError(file: file, message: "cannot read: \(error.localizedDescription)")
+            }
+        }
+        for name in required where templates[name] == nil {
             throw TemplateError(file: "\(directory)/\(name).mustache", message: "missing (the portal renders this page)")
         }
-        return library
+        return templates
+    }
+
+    /// Every `.mustache` file under `directory`: its template name (the relative path without the
+    /// extension, e.g. `errors/404`) and its path.
+    static func templateFiles(_ directory: String) -> [(name: String, file: String)] {
+        guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
+        var files: [(name: String, file: String)] = []
+        for case let path as String in enumerator where path.hasSuffix(".mustache") {
+            files.append((String(path.dropLast(".mustache".count)), directory + "/" + path))
+        }
+        return files
     }
 
     /// Recompiles from disk; on failure keeps the current set and returns the error.
     @discardableResult
     public func reload() -> TemplateError? {
         do {
-            let library = try Self.compile(directory: directory)
+            let templates = try Self.compile(directory: directory)
             let fingerprint = Self.fingerprint(directory)
-            current.withLock { $0 = Loaded(library: library, fingerprint: fingerprint) }
+            current.withLock { $0 = Loaded(templates: templates, fingerprint: fingerprint) }
             logger.info("templates reloaded", metadata: ["directory": "\(directory)"])
             return nil
         } catch {
@@ -68,22 +93,30 @@ public final class TemplateSet: Sendable {
         }
     }
 
-    /// Renders `page` with `values` inside the layout.
-    public func render(page: String, values: [String: Any], layout: [String: Any]) -> String {
-        let library = currentLibrary()
-        let content = library.render(values, withTemplate: page) ?? ""
+    /// Renders `page` with `values` inside the layout, as UTF-8.
+    public func render(page: String, values: TemplateValues, layout: TemplateValues) -> [UInt8] {
+        let templates = currentTemplates()
+        var content: [UInt8] = []
+        content.reserveCapacity(16 * 1024)
+        var stack: [TemplateValue] = [.object(values)]
+        templates[page]?.render(stack: &stack, into: &content, partials: templates)
+        guard let layoutTemplate = templates["layout"] else { return content }
         var layoutValues = layout
-        layoutValues["content"] = content
-        return library.render(layoutValues, withTemplate: "layout") ?? content
+        layoutValues["content"] = .text(String(decoding: content, as: UTF8.self))
+        var page: [UInt8] = []
+        page.reserveCapacity(content.count + 2048)
+        stack = [.object(layoutValues)]
+        layoutTemplate.render(stack: &stack, into: &page, partials: templates)
+        return page
     }
 
-    private func currentLibrary() -> MustacheLibrary {
+    private func currentTemplates() -> [String: CompiledTemplate] {
         if watchForChanges {
             let fingerprint = Self.fingerprint(directory)
             let stale = current.withLock { $0.fingerprint != fingerprint }
             if stale { reload() }
         }
-        return current.withLock { $0.library }
+        return current.withLock { $0.templates }
     }
 
     /// Names, sizes and modification times of the template files: changes when any file does.
@@ -105,13 +138,10 @@ extension MustacheLibrary {
     /// Loads synchronously (the library's own initialiser is `async` only for API reasons).
     static func load(directory: String) throws(TemplateError) -> MustacheLibrary {
         var library = MustacheLibrary()
-        let manager = FileManager.default
-        guard let enumerator = manager.enumerator(atPath: directory) else { return library }
-        for case let path as String in enumerator where path.hasSuffix(".mustache") {
-            let file = directory + "/" + path
+        for (name, file) in TemplateSet.templateFiles(directory) {
             do {
                 let text = try String(contentsOfFile: file, encoding: .utf8)
-                try library.register(text, named: String(path.dropLast(".mustache".count)))
+                try library.register(text, named: name)
             } catch let error as MustacheTemplate.ParserError {
                 throw TemplateError(
                     file: file,
