@@ -10,11 +10,25 @@
 /// sections, comments and partials, with the spec's standalone-line rules. Anything else (set
 /// delimiters, blocks, parents, pragmas, transforms) is refused with its line and column.
 public struct CompiledTemplate: Sendable {
-    indirect enum Node: Sendable {
+    enum Node: Sendable {
         case text([UInt8])
         case variable([String], escaped: Bool)
-        case section([String], inverted: Bool, [Node])
+        case section(Section)
         case partial(String, indentation: [UInt8])
+    }
+
+    /// A section's body lives in a class, so `Node` is not a recursive enum (whose payloads
+    /// LeakSanitizer reported as leaked after template reloads).
+    final class Section: Sendable {
+        let path: [String]
+        let inverted: Bool
+        let body: [Node]
+
+        init(path: [String], inverted: Bool, body: [Node]) {
+            self.path = path
+            self.inverted = inverted
+            self.body = body
+        }
     }
 
     struct SyntaxError: Error, CustomStringConvertible {
@@ -52,9 +66,10 @@ public struct CompiledTemplate: Sendable {
                 case .list?, .object?, nil:
                     break
                 }
-            case .section(let path, let inverted, let body):
-                let value = lookup(path, in: stack)
-                if inverted {
+            case .section(let section):
+                let body = section.body
+                let value = lookup(section.path, in: stack)
+                if section.inverted {
                     switch value {
                     case nil, .bool(false)?: render(body, stack: &stack, into: &out, partials: partials)
                     case .list(let items)? where items.isEmpty: render(body, stack: &stack, into: &out, partials: partials)
@@ -266,13 +281,7 @@ extension CompiledTemplate {
 
         private func tree(_ pieces: [Piece]) throws(SyntaxError) -> [Node] {
             var stack: [(tag: Tag, nodes: [Node])] = [(Tag(kind: .section, name: "", start: 0, end: 0), [])]
-            func add(_ node: Node) {
-                if case .text(let bytes) = node, case .text(let previous)? = stack[stack.count - 1].nodes.last {
-                    stack[stack.count - 1].nodes[stack[stack.count - 1].nodes.count - 1] = .text(previous + bytes)
-                } else {
-                    stack[stack.count - 1].nodes.append(node)
-                }
-            }
+            func add(_ node: Node) { stack[stack.count - 1].nodes.append(node) }
             for piece in pieces {
                 switch piece {
                 case .text(let range):
@@ -293,7 +302,7 @@ extension CompiledTemplate {
                             throw error(at: tag.start, "`{{/\(tag.name)}}` closes nothing open here (expected \(expected))")
                         }
                         stack.removeLast()
-                        add(.section(path(open.tag.name), inverted: open.tag.kind == .inverted, open.nodes))
+                        add(.section(Section(path: path(open.tag.name), inverted: open.tag.kind == .inverted, body: open.nodes)))
                     case .partial:
                         add(.partial(tag.name, indentation: tag.indentation))
                     }
