@@ -36,12 +36,43 @@ public struct StudyDay: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// The study day `count` days later (earlier when negative).
     public func adding(days count: Int) -> StudyDay {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let start = calendar.date(from: DateComponents(year: year, month: month, day: day, hour: 12))!
-        let moved = calendar.date(byAdding: .day, value: count, to: start)!
-        let parts = calendar.dateComponents([.year, .month, .day], from: moved)
-        return StudyDay(year: parts.year!, month: parts.month!, day: parts.day!)
+        StudyDay(daysSinceEpoch: daysSinceEpoch + Int64(count))
+    }
+
+    // Day numbers by integer arithmetic (Howard Hinnant's civil-date algorithms,
+    // https://howardhinnant.github.io/date_algorithms.html): pages compute several dates each,
+    // and a Calendar per date cost more than the rest of the page.
+
+    /// Days since 1970-01-01 (negative before it). An impossible date such as 02-30 counts on
+    /// from the month's start, so it normalises when moved.
+    public var daysSinceEpoch: Int64 {
+        let y = Int64(month <= 2 ? year - 1 : year)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let m = Int64(month)
+        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The date `days` days after 1970-01-01.
+    public init(daysSinceEpoch days: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let month = mp < 10 ? mp + 3 : mp - 9
+        self.init(
+            year: Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0)), month: Int(month),
+            day: Int(dayOfYear - (153 * mp + 2) / 5 + 1))
+    }
+
+    /// The day of the week, 0 for Sunday to 6 for Saturday.
+    public var weekday: Int {
+        // 1970-01-01 was a Thursday.
+        Int(((daysSinceEpoch % 7) + 7 + 4) % 7)
     }
 
     public var description: String {

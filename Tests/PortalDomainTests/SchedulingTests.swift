@@ -245,6 +245,20 @@ struct StudyDayTests {
         #expect(day(start).adding(days: count) == day(expected))
     }
 
+    @Test func dayNumbersAndWeekdaysMatchFoundationsCalendarAcrossCenturies() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try #require(TimeZone(identifier: "UTC"))
+        // Every 97th day from 1899 to 2101: leap years, century rules and negative day numbers.
+        for days in stride(from: Int64(-25_567), through: 47_482, by: 97) {
+            let date = Date(timeIntervalSince1970: TimeInterval(days * 86_400))
+            let parts = calendar.dateComponents([.year, .month, .day, .weekday], from: date)
+            let day = StudyDay(daysSinceEpoch: days)
+            #expect(day.year == parts.year && day.month == parts.month && day.day == parts.day, "\(days)")
+            #expect(day.weekday + 1 == parts.weekday, "\(days)")
+            #expect(day.daysSinceEpoch == days)
+        }
+    }
+
     @Test func wellFormedDatesParse() throws {
         let parsed = try #require(StudyDay("2026-05-10"))
         #expect((parsed.year, parsed.month, parsed.day) == (2026, 5, 10))
