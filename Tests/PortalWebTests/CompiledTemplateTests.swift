@@ -186,18 +186,26 @@ struct CompiledTemplateTests {
     }
 }
 
-@Suite("Civil dates")
-struct CivilDateTests {
-    @Test func daysMatchFoundationsCalendarAcrossCenturies() throws {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = try #require(TimeZone(identifier: "UTC"))
-        // Every 97th day from 1899 to 2101: leap years, century rules and negative day numbers.
-        for days in stride(from: Int64(-25_567), through: 47_482, by: 97) {
-            let date = Date(timeIntervalSince1970: TimeInterval(days * 86_400))
-            let parts = calendar.dateComponents([.year, .month, .day], from: date)
-            let civil = CivilDate.date(days: days)
-            #expect(civil.year == parts.year && civil.month == parts.month && civil.day == parts.day, "\(days)")
-            #expect(CivilDate.days(year: civil.year, month: civil.month, day: civil.day) == days)
+extension TemplateValue {
+    /// The same value as swift-mustache sees it (`[String: Any]`, `[Any]`, `String`, `Bool`), for
+    /// checking this renderer against the library's.
+    var anyValue: Any {
+        switch self {
+        case .text(let text): text
+        case .bool(let flag): flag
+        case .list(let items): items.map(\.anyValue)
+        case .object(let values): values.mapValues(\.anyValue)
         }
+    }
+}
+
+extension MustacheLibrary {
+    /// swift-mustache's own library of the directory, the reference renderer.
+    static func load(directory: String) throws -> MustacheLibrary {
+        var library = MustacheLibrary()
+        for (name, file) in TemplateSet.templateFiles(directory) {
+            try library.register(String(contentsOfFile: file, encoding: .utf8), named: name)
+        }
+        return library
     }
 }

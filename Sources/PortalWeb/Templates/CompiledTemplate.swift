@@ -1,3 +1,5 @@
+import Foundation
+
 /// A Mustache template compiled once into a tree that renders typed `TemplateValue`s straight
 /// into bytes.
 ///
@@ -212,7 +214,7 @@ extension CompiledTemplate {
             }
             let end = close + closer.utf8.count
             var content = String(decoding: bytes[contentStart..<close], as: UTF8.self)
-                .trimmingCharacters(in: " \t\r\n")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
             if triple { return Tag(kind: .unescaped, name: try name(content, at: open), start: open, end: end) }
             let kind: Kind
             switch content.first {
@@ -227,7 +229,7 @@ extension CompiledTemplate {
             case "%": throw error(at: open, "pragmas (`{{%`) are not supported")
             default: kind = .variable
             }
-            if kind != .variable { content = String(content.dropFirst()).trimmingCharacters(in: " \t\r\n") }
+            if kind != .variable { content = String(content.dropFirst()).trimmingCharacters(in: .whitespacesAndNewlines) }
             if kind == .partial {
                 guard !content.isEmpty, !content.contains(where: { $0 == " " || $0 == "\t" }) else {
                     throw error(at: open, "a partial needs one template name")
@@ -344,15 +346,5 @@ extension CompiledTemplate {
             }
             return SyntaxError(line: line, column: column, message: message)
         }
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        let blanks = Set(set)
-        var slice = Substring(self)
-        while let first = slice.first, blanks.contains(first) { slice = slice.dropFirst() }
-        while let last = slice.last, blanks.contains(last) { slice = slice.dropLast() }
-        return String(slice)
     }
 }

@@ -50,15 +50,28 @@ public final class TemplateSet: Sendable {
         guard FileManager.default.fileExists(atPath: directory) else {
             throw TemplateError(file: directory, message: "templates directory not found (set LYNX_TEMPLATES_DIR)")
         }
-        _ = try MustacheLibrary.load(directory: directory)
         var templates: [String: CompiledTemplate] = [:]
         for (name, file) in templateFiles(directory) {
+            let text: String
             do {
-                templates[name] = try CompiledTemplate(String(contentsOfFile: file, encoding: .utf8))
-            } catch let error as CompiledTemplate.SyntaxError {
-                throw TemplateError(file: file, message: error.description)
+                text = try String(contentsOfFile: file, encoding: .utf8)
             } catch {
                 throw TemplateError(file: file, message: "cannot read: \(error.localizedDescription)")
+            }
+            do {
+                _ = try MustacheTemplate(string: text)
+            } catch let error as MustacheTemplate.ParserError {
+                throw TemplateError(
+                    file: file,
+                    message: "line \(error.context.lineNumber), column \(error.context.columnNumber): \(error.error)"
+                        + " near `\(error.context.line.trimmingCharacters(in: .whitespaces))`")
+            } catch {
+                throw TemplateError(file: file, message: "\(error)")
+            }
+            do {
+                templates[name] = try CompiledTemplate(text)
+            } catch {
+                throw TemplateError(file: file, message: error.description)
             }
         }
         for name in required where templates[name] == nil {
@@ -131,26 +144,5 @@ public final class TemplateSet: Sendable {
             parts.append("\(path):\(size):\(modified)")
         }
         return parts.sorted().joined(separator: "|")
-    }
-}
-
-extension MustacheLibrary {
-    /// Loads synchronously (the library's own initialiser is `async` only for API reasons).
-    static func load(directory: String) throws(TemplateError) -> MustacheLibrary {
-        var library = MustacheLibrary()
-        for (name, file) in TemplateSet.templateFiles(directory) {
-            do {
-                let text = try String(contentsOfFile: file, encoding: .utf8)
-                try library.register(text, named: name)
-            } catch let error as MustacheTemplate.ParserError {
-                throw TemplateError(
-                    file: file,
-                    message: "line \(error.context.lineNumber), column \(error.context.columnNumber): \(error.error)"
-                        + " near `\(error.context.line.trimmingCharacters(in: .whitespaces))`")
-            } catch {
-                throw TemplateError(file: file, message: "cannot read: \(error.localizedDescription)")
-            }
-        }
-        return library
     }
 }

@@ -38,16 +38,3 @@ extension TemplateValue: ExpressibleByDictionaryLiteral {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
 }
-
-extension TemplateValue {
-    /// The same value as swift-mustache sees it (`[String: Any]`, `[Any]`, `String`, `Bool`), for
-    /// checking this renderer against the library's.
-    public var anyValue: Any {
-        switch self {
-        case .text(let text): text
-        case .bool(let flag): flag
-        case .list(let items): items.map(\.anyValue)
-        case .object(let values): values.mapValues(\.anyValue)
-        }
-    }
-}
