@@ -13,14 +13,10 @@ import Testing
     static let scannable: Set<String> = ["quiz"]
 
     @Test func everyPageQueryUsesAnIndex() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plans-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let statements = Mutex<[String]>([])
-        let database = try PortalDatabase(path: directory + "/portal.db") { sql in
-            statements.withLock { $0.append(sql) }
-        }
-        try database.migrate()
+        let temporary = try TemporaryDatabase { sql in statements.withLock { $0.append(sql) } }
+        defer { temporary.remove() }
+        let database = temporary.database
 
         let accounts = AccountStore(database: database)
         let quizzes = QuizStore(database: database)
@@ -30,14 +26,7 @@ import Testing
         let day = StudyDay(year: 2027, month: 1, day: 15)
         let learner = try accounts.addLearner(
             username: "ana", timeZone: "UTC", codeHash: "h", now: now, codeExpiresAt: now + 100)
-        let document = QuizDocument(
-            title: "Plans",
-            questions: (1...5).map { number in
-                QuizQuestion(
-                    key: "q\(number)", prompt: "Question \(number)?",
-                    options: [QuizOption(text: "right", isCorrect: true), QuizOption(text: "wrong", isCorrect: false)],
-                    line: number)
-            })
+        let document = twoOptionQuiz("Plans", keys: (1...5).map { "q\($0)" })
         _ = try quizzes.importQuiz(document, slug: "plans", sourceName: "plans.gift", now: now)
         let quiz = try #require(try quizzes.quiz(slug: "plans"))
         let answers = quiz.questions.map { SubmittedAnswer(questionID: $0.id, chosenText: "wrong", correct: false) }

@@ -9,25 +9,15 @@ import Testing
 /// must agree with `queue`, the definition, for cards in every state.
 @Suite struct QueueQueryTests {
     @Test func countFirstAndMembershipAgreeWithTheQueue() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("queue-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         for perThreadReaders in [false, true] {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: directory) }
-            let database = try PortalDatabase(path: directory + "/portal.db", perThreadReaders: perThreadReaders)
-            try database.migrate()
+            let temporary = try TemporaryDatabase(perThreadReaders: perThreadReaders)
+            defer { temporary.remove() }
+            let database = temporary.database
             let now: Int64 = 1_800_000_000
             let day = StudyDay(year: 2027, month: 1, day: 15)
             let learner = try AccountStore(database: database).addLearner(
                 username: "ana", timeZone: "UTC", codeHash: "h", now: now, codeExpiresAt: now + 100)
-            let document = QuizDocument(
-                title: "Queue",
-                questions: (1...9).map { number in
-                    QuizQuestion(
-                        key: "q\(number)", prompt: "Question \(number)?",
-                        options: [QuizOption(text: "right", isCorrect: true), QuizOption(text: "wrong", isCorrect: false)],
-                        line: number)
-                })
+            let document = twoOptionQuiz("Queue", keys: (1...9).map { "q\($0)" })
             _ = try QuizStore(database: database).importQuiz(document, slug: "queue", sourceName: "queue.gift", now: now)
             let quiz = try #require(try QuizStore(database: database).quiz(slug: "queue"))
             let study = StudyStore(database: database)
@@ -76,22 +66,11 @@ import Testing
     }
 
     @Test func theQuizQuestionCountFollowsImportsAndRetirements() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("count-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let database = try PortalDatabase(path: directory + "/portal.db")
-        try database.migrate()
+        let temporary = try TemporaryDatabase()
+        defer { temporary.remove() }
+        let database = temporary.database
         let quizzes = QuizStore(database: database)
-        func document(_ keys: [String]) -> QuizDocument {
-            QuizDocument(
-                title: "Count",
-                questions: keys.enumerated().map { index, key in
-                    QuizQuestion(
-                        key: key, prompt: "\(key)?",
-                        options: [QuizOption(text: "a", isCorrect: true), QuizOption(text: "b", isCorrect: false)],
-                        line: index + 1)
-                })
-        }
+        func document(_ keys: [String]) -> QuizDocument { twoOptionQuiz("Count", keys: keys) }
         _ = try quizzes.importQuiz(document(["a", "b", "c"]), slug: "count", sourceName: "c.gift", now: 1)
         #expect(try quizzes.summaries(learnerID: 1).first?.questionCount == 3)
         _ = try quizzes.importQuiz(document(["a", "c"]), slug: "count", sourceName: "c.gift", now: 2)

@@ -1,0 +1,32 @@
+import Foundation
+import PortalDomain
+
+@testable import PortalStore
+
+/// A migrated database in a fresh temporary directory; `remove()` deletes it.
+struct TemporaryDatabase {
+    let directory: String
+    let database: PortalDatabase
+
+    init(perThreadReaders: Bool = false, statementObserver: (@Sendable (String) -> Void)? = nil) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        database = try PortalDatabase(
+            path: directory + "/portal.db", perThreadReaders: perThreadReaders, statementObserver: statementObserver)
+        try database.migrate()
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}
+
+/// A quiz with one question per key, each with a right and a wrong option.
+func twoOptionQuiz(_ title: String, keys: [String]) -> QuizDocument {
+    QuizDocument(
+        title: title,
+        questions: keys.enumerated().map { index, key in
+            QuizQuestion(
+                key: key, prompt: "Question \(key)?",
+                options: [QuizOption(text: "right", isCorrect: true), QuizOption(text: "wrong", isCorrect: false)],
+                line: index + 1)
+        })
+}
