@@ -56,28 +56,17 @@ common=$here/lynx-backup-common.sh
 
 # --- the run ---------------------------------------------------------------------------------
 
-log_ok() {
-    local extra=() key
-    for key in "${!figures[@]}"; do extra+=("$key:=${figures[$key]}"); done
-    log_json time="$(date -u +%Y-%m-%dT%H:%M:%SZ)" job=backup outcome=ok archive="$archive" \
-        duration_seconds:="$(elapsed "$started")" "${extra[@]}" || say "could not write to $log_dir/backup.log"
-}
-
 finish() {
-    local status=$?
+    local status=$? error
     trap - EXIT
     if [ -n "$stage" ] && [ -d "$stage" ]; then rm -rf "$stage"; fi
-    local extra=()
-    for key in "${!figures[@]}"; do extra+=("$key:=${figures[$key]}"); done
     if [ "$status" -eq 0 ]; then
-        log_ok
+        log_run backup ok archive="$archive"
     else
-        local error
-        error=$(grep -v '^[[:space:]]*$' "$step_errors" 2>/dev/null | tail -n 1 | cut -c1-300 || true)
+        # Before saying anything more: say appends to the step's error record.
+        error=$(last_step_error)
         say "FAILED at step '$step' (exit $status); the live database was not touched"
-        log_json time="$(date -u +%Y-%m-%dT%H:%M:%SZ)" job=backup outcome=failed step="$step" \
-            archive="$archive" exit:="$status" error="$error" duration_seconds:="$(elapsed "$started")" \
-            "${extra[@]}" 2>/dev/null || say "could not write the log line to $log_dir/backup.log"
+        log_run backup failed step="$step" archive="$archive" exit:="$status" error="$error"
     fi
     rm -f "$step_errors"
     exit "$status"
@@ -165,7 +154,7 @@ if [ "$verify" = yes ]; then
     [ -x "$verifier" ] || verifier=$here/lynx-backup-verify
     [ -x "$verifier" ] || { say "no borg-verify.sh or lynx-backup-verify beside $0"; exit 1; }
     trap - EXIT
-    log_ok
+    log_run backup ok archive="$archive"
     rm -f "$step_errors"
     exec "$verifier" "$archive"
 fi

@@ -99,16 +99,14 @@ health_green() {
 # --- the run ---------------------------------------------------------------------------------
 
 finish() {
-    local status=$? extra=() key error
+    local status=$? error
     trap - EXIT
     if [ -n "$scratch" ] && [ -d "$scratch" ]; then rm -rf "$scratch"; fi
-    for key in "${!figures[@]}"; do extra+=("$key:=${figures[$key]}"); done
     if [ "$status" -eq 0 ]; then
-        log_json time="$(date -u +%Y-%m-%dT%H:%M:%SZ)" job=restore outcome=ok archive="$archive" \
-            dry_run="$dry_run" moved_aside="$moved_aside" duration_seconds:="$(elapsed "$started")" \
-            "${extra[@]}" || say "could not write to $log_dir/backup.log"
+        log_run restore ok archive="$archive" dry_run="$dry_run" moved_aside="$moved_aside"
     else
-        error=$(grep -v '^[[:space:]]*$' "$step_errors" 2>/dev/null | tail -n 1 | cut -c1-300 || true)
+        # Before saying anything more: say appends to the step's error record.
+        error=$(last_step_error)
         say "FAILED at step '$step' (exit $status)"
         if [ "$stopped" = no ]; then
             say "nothing was changed: the live database and the service are as they were"
@@ -119,10 +117,8 @@ finish() {
             say "the previous database is kept as $data_dir/portal.db.broken.$moved_aside*; the service is" \
                 "stopped or unhealthy: see deploy/README.md, 'When a restore fails'"
         fi
-        log_json time="$(date -u +%Y-%m-%dT%H:%M:%SZ)" job=restore outcome=failed step="$step" \
-            archive="$archive" dry_run="$dry_run" moved_aside="$moved_aside" exit:="$status" error="$error" \
-            duration_seconds:="$(elapsed "$started")" "${extra[@]}" 2>/dev/null \
-            || say "could not write the log line to $log_dir/backup.log"
+        log_run restore failed step="$step" archive="$archive" dry_run="$dry_run" moved_aside="$moved_aside" \
+            exit:="$status" error="$error"
     fi
     rm -f "$step_errors"
     exit "$status"

@@ -51,19 +51,16 @@ common=$here/lynx-backup-common.sh
 # --- the run ---------------------------------------------------------------------------------
 
 finish() {
-    local status=$? extra=() key error
+    local status=$? error
     trap - EXIT
     if [ -n "$scratch" ] && [ -d "$scratch" ]; then rm -rf "$scratch"; fi
-    for key in "${!figures[@]}"; do extra+=("$key:=${figures[$key]}"); done
     if [ "$status" -eq 0 ]; then
-        log_json time="$(date -u +%Y-%m-%dT%H:%M:%SZ)" job="$job_name" outcome=ok archive="$archive" \
-            duration_seconds:="$(elapsed "$started")" "${extra[@]}" || say "could not write to $log_dir/backup.log"
+        log_run "$job_name" ok archive="$archive"
     else
-        error=$(grep -v '^[[:space:]]*$' "$step_errors" 2>/dev/null | tail -n 1 | cut -c1-300 || true)
+        # Before saying anything more: say appends to the step's error record.
+        error=$(last_step_error)
         say "FAILED at step '$step' (exit $status)"
-        log_json time="$(date -u +%Y-%m-%dT%H:%M:%SZ)" job="$job_name" outcome=failed step="$step" \
-            archive="$archive" exit:="$status" error="$error" duration_seconds:="$(elapsed "$started")" \
-            "${extra[@]}" 2>/dev/null || say "could not write the log line to $log_dir/backup.log"
+        log_run "$job_name" failed step="$step" archive="$archive" exit:="$status" error="$error"
     fi
     rm -f "$step_errors"
     exit "$status"

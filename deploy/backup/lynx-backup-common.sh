@@ -1,6 +1,7 @@
 # Shared by lynx-backup, lynx-backup-verify and lynx-restore (deploy/backup/borg-*.sh), and
 # lynx-borg: sourced, never run. Installed as /usr/local/lib/lynx-portal/lynx-backup-common.sh.
-# The sourcing script sets job (its name in messages) and step_errors, and calls read_settings.
+# The sourcing script sets job (its name in messages), step_errors, started (date +%s.%N) and a
+# figures array for its log line, and calls read_settings.
 # shellcheck shell=bash
 
 # Where the job works; read again after borg.env, which may set them.
@@ -88,6 +89,21 @@ write_status() {
 }
 
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'; }
+
+# The run's line in backup.log: log_run JOB OUTCOME [KEY=value ...], with the time, the run's
+# duration (from $started) and its figures (the caller's `figures` array) added.
+# shellcheck disable=SC2154 # started and figures: set by the sourcing script (see the top).
+log_run() {
+    local logged_job=$1 outcome=$2 key extra=()
+    shift 2
+    for key in "${!figures[@]}"; do extra+=("$key:=${figures[$key]}"); done
+    log_json time="$(date -u +%Y-%m-%dT%H:%M:%SZ)" job="$logged_job" outcome="$outcome" "$@" \
+        duration_seconds:="$(elapsed "$started")" "${extra[@]}" 2>/dev/null \
+        || say "could not write the log line to $log_dir/backup.log"
+}
+
+# The last non-blank line the failed step wrote to stderr (collected in $step_errors).
+last_step_error() { grep -v '^[[:space:]]*$' "$step_errors" 2>/dev/null | tail -n 1 | cut -c1-300 || true; }
 
 take_lock() {
     lock=${LYNX_BACKUP_LOCK:-/run/lock/lynx-portal-backup.lock}
