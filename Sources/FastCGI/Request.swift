@@ -4,7 +4,7 @@
 /// the path comes from `REQUEST_URI` (or `DOCUMENT_URI`, `SCRIPT_NAME` + `PATH_INFO`).
 public struct Request: Sendable {
     /// The raw FastCGI parameters (CGI/1.1 meta-variables).
-    public let params: [String: String]
+    public let params: Parameters
     /// The request body, at most the responder's body limit.
     public let body: [UInt8]
     /// A short random id for logs and error pages.
@@ -15,14 +15,17 @@ public struct Request: Sendable {
     public let hasInvalidParameterEncoding: Bool
 
     public init(
-        params: [String: String], body: [UInt8], id: String, bodyTooLarge: Bool = false,
-        hasInvalidParameterEncoding: Bool = false
+        params: Parameters, body: [UInt8], id: String, bodyTooLarge: Bool = false, hasInvalidParameterEncoding: Bool = false
     ) {
         self.params = params
         self.body = body
         self.id = id
         self.bodyTooLarge = bodyTooLarge
         self.hasInvalidParameterEncoding = hasInvalidParameterEncoding
+    }
+
+    public init(params: [String: String], body: [UInt8], id: String) {
+        self.init(params: Parameters(params), body: body, id: id)
     }
 
     public var method: String { params["REQUEST_METHOD"] ?? "GET" }

@@ -140,7 +140,7 @@ public final class Responder: Sendable {
     }
 
     private func serve(_ raw: inout FCGX_Request) {
-        let (params, invalidEncoding) = Self.params(raw.envp)
+        let (params, invalidEncoding) = Parameters.read(raw.envp)
         let id = RequestID.make()
         var body: [UInt8] = []
         var tooLarge = false
@@ -149,15 +149,13 @@ public final class Responder: Sendable {
             tooLarge = true
         } else {
             // Read what arrives, up to one byte past the limit, whatever was announced.
-            var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-            while body.count <= bodyLimit {
-                let count = buffer.withUnsafeMutableBufferPointer { pointer in
-                    pointer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: pointer.count) {
-                        FCGX_GetStr($0, Int32(pointer.count), raw.in)
-                    }
+            withUnsafeTemporaryAllocation(of: CChar.self, capacity: 16 * 1024) { buffer in
+                while body.count <= bodyLimit {
+                    let count = FCGX_GetStr(buffer.baseAddress!, Int32(buffer.count), raw.in)
+                    guard count > 0 else { break }
+                    body.append(
+                        contentsOf: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[..<Int(count)]))
                 }
-                guard count > 0 else { break }
-                body.append(contentsOf: buffer[0..<Int(count)])
             }
             if body.count > bodyLimit {
                 tooLarge = true
@@ -186,30 +184,6 @@ public final class Responder: Sendable {
         }
     }
 
-    private static func params(
-        _ envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
-    ) -> (params: [String: String], invalidEncoding: Bool) {
-        var params: [String: String] = [:]
-        var invalidEncoding = false
-        guard var cursor = envp else { return (params, invalidEncoding) }
-        while let entry = cursor.pointee {
-            // Parameter bytes come from the client: decode leniently, never trap on bad UTF-8,
-            // and remember that it happened so the request gets a 400.
-            let bytes = UnsafeRawBufferPointer(start: entry, count: strlen(entry))
-            let pair: String
-            if let valid = String(validating: bytes, as: UTF8.self) {
-                pair = valid
-            } else {
-                pair = String(decoding: bytes, as: UTF8.self)
-                invalidEncoding = true
-            }
-            if let equals = pair.firstIndex(of: "=") {
-                params[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-            }
-            cursor += 1
-        }
-        return (params, invalidEncoding)
-    }
 }
 
 /// Request ids: 12 lowercase hex digits from the system's random source.

@@ -40,17 +40,53 @@ public struct Response: Sendable {
     /// `head` as the bytes written to the stream.
     public var headBytes: [UInt8] {
         var head: [UInt8] = []
-        head.reserveCapacity(512)
-        head.append(contentsOf: "Status: \(status) \(Self.reason(for: status))\r\n".utf8)
+        head.reserveCapacity(768)
+        head.append(contentsOf: "Status: ".utf8)
+        Self.appendDecimal(status, to: &head)
+        head.append(UInt8(ascii: " "))
+        head.append(contentsOf: Self.reason(for: status).utf8)
+        head.append(contentsOf: "\r\n".utf8)
         for (name, value) in headers {
-            head.append(contentsOf: name.utf8)
+            var name = name
+            var value = value
+            name.withUTF8 { head.append(contentsOf: $0) }
             head.append(contentsOf: ": ".utf8)
             // Bytes, not Characters: "\r\n" is one Character equal to neither "\r" nor "\n".
-            head.append(contentsOf: value.utf8.lazy.filter { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") })
+            value.withUTF8 { bytes in
+                if bytes.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }) {
+                    head.append(contentsOf: bytes.lazy.filter { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") })
+                } else {
+                    head.append(contentsOf: bytes)
+                }
+            }
             head.append(contentsOf: "\r\n".utf8)
         }
-        head.append(contentsOf: "Content-Length: \(body.count)\r\n\r\n".utf8)
+        head.append(contentsOf: "Content-Length: ".utf8)
+        Self.appendDecimal(body.count, to: &head)
+        head.append(contentsOf: "\r\n\r\n".utf8)
         return head
+    }
+
+    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        guard value > 0 else {
+            out.append(contentsOf: String(value).utf8)
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        guard value < 10_000_000_000 else {
+            out.append(contentsOf: String(value).utf8)
+            return
+        }
+        var remaining = value
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while remaining > 0 {
+                buffer[9 - count] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+                count += 1
+            }
+            out.append(contentsOf: buffer[(10 - count)...])
+        }
     }
 
     public static func reason(for status: Int) -> String {

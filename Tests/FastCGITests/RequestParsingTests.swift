@@ -1,5 +1,6 @@
-import FastCGI
 import Testing
+
+@testable import FastCGI
 
 @Suite("Percent-decoding")
 struct PercentDecodingTests {
@@ -325,6 +326,12 @@ struct ResponseHeadTests {
         #expect(Response(status: 204).head == "Status: 204 No Content\r\nContent-Length: 0\r\n\r\n")
     }
 
+    @Test(arguments: [1, 9, 10, 99, 100, 65_536, 1_234_567])
+    func contentLengthIsTheBodySizeInDecimal(size: Int) {
+        let head = Response(status: 200, body: [UInt8](repeating: 0x61, count: size)).head
+        #expect(head.hasSuffix("Content-Length: \(size)\r\n\r\n"))
+    }
+
     @Test(
         "carriage returns and line feeds are stripped from header values",
         arguments: [
@@ -348,5 +355,61 @@ struct ResponseHeadTests {
         #expect(response.header("CONTENT-TYPE") == "text/html")
         #expect(response.headers.filter { $0.name == "Set-Cookie" }.map(\.value) == ["a=1", "b=2"])
         #expect(response.headers.count == 3)
+    }
+}
+
+@Suite("Parameters")
+struct ParametersTests {
+    /// `Parameters.read` over a C array of "NAME=value" strings, as libfcgi hands them over.
+    private func read(_ entries: [[UInt8]]) -> (Parameters, invalidEncoding: Bool) {
+        let strings = entries.map { bytes -> UnsafeMutablePointer<CChar>? in
+            let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+            for (index, byte) in bytes.enumerated() { pointer[index] = CChar(bitPattern: byte) }
+            pointer[bytes.count] = 0
+            return pointer
+        }
+        defer { strings.forEach { $0?.deallocate() } }
+        var envp = strings + [nil]
+        return envp.withUnsafeMutableBufferPointer { Parameters.read($0.baseAddress) }
+    }
+
+    @Test func valuesAreFoundByExactName() {
+        let (parameters, invalid) = read([
+            Array("REQUEST_METHOD=GET".utf8), Array("REQUEST_URI=/quiz/x?a=b=c".utf8), Array("EMPTY=".utf8),
+            Array("NO_EQUALS_SIGN".utf8), Array("HTTP_X=1".utf8), Array("HTTP_X=2".utf8),
+        ])
+        #expect(!invalid)
+        #expect(parameters["REQUEST_METHOD"] == "GET")
+        #expect(parameters["REQUEST_URI"] == "/quiz/x?a=b=c")
+        #expect(parameters["EMPTY"] == "")
+        #expect(parameters["NO_EQUALS_SIGN"] == nil)
+        #expect(parameters["request_method"] == nil)
+        #expect(parameters["REQUEST"] == nil)
+        #expect(parameters["HTTP_X"] == "2", "the last of a repeated name wins")
+        #expect(parameters.all == ["REQUEST_METHOD": "GET", "REQUEST_URI": "/quiz/x?a=b=c", "EMPTY": "", "HTTP_X": "2"])
+    }
+
+    @Test func invalidUTF8IsFlaggedAndRepaired() {
+        let (parameters, invalid) = read([Array("HTTP_COOKIE=a=".utf8) + [0xFF, 0x41], Array("OK=café".utf8)])
+        #expect(invalid)
+        #expect(parameters["HTTP_COOKIE"] == "a=\u{FFFD}A")
+        #expect(parameters["OK"] == "café")
+        #expect(!read([Array("OK=café ☃".utf8)]).invalidEncoding, "valid UTF-8 beyond ASCII is not flagged")
+        #expect(read([[0xC3, 0x28] + Array("=x".utf8)]).invalidEncoding, "a bad name counts too")
+    }
+}
+
+@Suite("ASCII check")
+struct ASCIICheckTests {
+    @Test func aNonASCIIByteAnywhereIsFound() {
+        for length in 0...20 {
+            let ascii = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+            #expect(ascii.withUnsafeBytes(ASCII.check))
+            for position in 0..<length {
+                var bytes = ascii
+                bytes[position] = 0x80
+                #expect(!bytes.withUnsafeBytes(ASCII.check), "length \(length), byte \(position)")
+            }
+        }
     }
 }
