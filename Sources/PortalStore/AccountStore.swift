@@ -140,24 +140,21 @@ public struct AccountStore: Sendable {
     public func session(tokenHash: String, now: Int64) throws -> SessionRecord? {
         // One SELECT is atomic on its own: no need for the cost of an explicit read transaction.
         try database.readStatement { db in
-            guard
-                let row = try Row.fetchOne(
-                    db.cachedStatement(
-                        sql: """
-                            SELECT s.token_hash, s.csrf_token, s.expires_at, l.id, l.username, l.time_zone,
-                                l.password_hash, l.pepper_id, l.disabled, l.created_at, l.password_set_at
-                            FROM session s JOIN learner l ON l.id = s.learner_id
-                            WHERE s.token_hash = ? AND s.expires_at > ? AND l.disabled = 0
-                            """),
-                    arguments: [tokenHash, now])
-            else { return nil }
-            // By position: this runs on every request, and named lookups cost a case-insensitive
-            // search per column.
-            return SessionRecord(
-                tokenHash: row[0], csrfToken: row[1], expiresAt: row[2],
-                learner: Learner(
-                    id: row[3], username: row[4], timeZone: row[5], passwordHash: row[6], pepperID: row[7],
-                    disabled: row[8], createdAt: row[9], passwordSetAt: row[10]))
+            try db.firstRow(
+                """
+                SELECT s.token_hash, s.csrf_token, s.expires_at, l.id, l.username, l.time_zone,
+                    l.password_hash, l.pepper_id, l.disabled, l.created_at, l.password_set_at
+                FROM session s JOIN learner l ON l.id = s.learner_id
+                WHERE s.token_hash = ? AND s.expires_at > ? AND l.disabled = 0
+                """, [.text(tokenHash), .int(now)]
+            ) { row in
+                SessionRecord(
+                    tokenHash: row.text(0), csrfToken: row.text(1), expiresAt: row.int64(2),
+                    learner: Learner(
+                        id: row.int64(3), username: row.text(4), timeZone: row.text(5), passwordHash: row.optionalText(6),
+                        pepperID: row.optionalText(7), disabled: row.bool(8), createdAt: row.int64(9),
+                        passwordSetAt: row.optionalInt64(10)))
+            }
         }
     }
 

@@ -7,7 +7,7 @@ public struct HomeSummary: Sendable {
     /// The next due day when nothing is due today.
     public var nextDue: StudyDay?
     public var quizzes: [QuizSummary]
-    public var recentEntries: [JournalEntry]
+    public var recentEntries: [JournalListing]
 }
 
 /// The home page's reads. One read transaction instead of one per query: the home page is the

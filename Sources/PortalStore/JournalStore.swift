@@ -9,6 +9,21 @@ public struct JournalEntry: Sendable, Equatable {
     public var updatedAt: Int64
 }
 
+/// An entry in a list of entries: everything but the body, which lists do not show.
+public struct JournalListing: Sendable, Equatable {
+    public var id: Int64
+    public var title: String
+    public var createdAt: Int64
+    public var updatedAt: Int64
+
+    public init(id: Int64, title: String, createdAt: Int64, updatedAt: Int64) {
+        self.id = id
+        self.title = title
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
 /// A learner's private journal. Every query is scoped to the learner: another learner's entry
 /// is simply not found.
 public struct JournalStore: Sendable {
@@ -19,24 +34,27 @@ public struct JournalStore: Sendable {
     }
 
     /// Newest first; one extra row tells whether another page follows.
-    public func entries(learnerID: Int64, page: Int, perPage: Int) throws -> (entries: [JournalEntry], hasMore: Bool) {
+    public func entries(learnerID: Int64, page: Int, perPage: Int) throws -> (entries: [JournalListing], hasMore: Bool) {
         try database.read { db in try Self.entries(db, learnerID: learnerID, page: page, perPage: perPage) }
     }
 
     static func entries(_ db: Database, learnerID: Int64, page: Int, perPage: Int) throws
-        -> (entries: [JournalEntry], hasMore: Bool)
+        -> (entries: [JournalListing], hasMore: Bool)
     {
-        do {
-            let rows = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT id, title, body, created_at, updated_at FROM journal_entry
-                        WHERE learner_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?
-                        """),
-                arguments: [learnerID, perPage + 1, max(0, page - 1) * perPage])
-            let entries = rows.prefix(perPage).map(Self.entry)
-            return (Array(entries), rows.count > perPage)
+        var entries: [JournalListing] = []
+        entries.reserveCapacity(perPage + 1)
+        try db.forEachRow(
+            """
+            SELECT id, title, created_at, updated_at FROM journal_entry
+            WHERE learner_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?
+            """, [.int(learnerID), .int(Int64(perPage + 1)), .int(Int64(max(0, page - 1) * perPage))]
+        ) { row in
+            entries.append(
+                JournalListing(id: row.int64(0), title: row.text(1), createdAt: row.int64(2), updatedAt: row.int64(3)))
         }
+        let hasMore = entries.count > perPage
+        if hasMore { entries.removeLast() }
+        return (entries, hasMore)
     }
 
     public func entry(id: Int64, learnerID: Int64) throws -> JournalEntry? {

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import PortalDomain
 
@@ -18,6 +19,9 @@ public struct QuizImportSummary: Sendable, Equatable, CustomStringConvertible {
 /// A quiz as learners see it.
 public struct QuizView: Sendable {
     public var id: Int64
+    /// Raised by every change to the quiz (migration v5-quiz-revision): the same id and
+    /// revision mean the same questions and options.
+    public var revision: Int64
     public var slug: String
     public var title: String
     public var questions: [QuestionView]
@@ -53,6 +57,7 @@ public struct QuizSummary: Sendable {
 /// Quizzes: idempotent import, reading for the quiz page, summaries.
 public struct QuizStore: Sendable {
     public let database: PortalDatabase
+    private let views = QuizViewCache()
 
     public init(database: PortalDatabase) {
         self.database = database
@@ -139,41 +144,57 @@ public struct QuizStore: Sendable {
     }
 
     /// The quiz with its live questions in file order, or nil.
+    ///
+    /// The last view read of each quiz is kept with the quiz's revision (migration
+    /// v5-quiz-revision), so a page view reads one row unless the quiz changed since, in this
+    /// process or another (`quiz import`).
     public func quiz(slug: String) throws -> QuizView? {
         try database.read { db in
             guard
-                let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT id, slug, title FROM quiz WHERE slug = ?"), arguments: [slug])
-            else { return nil }
-            let quizID: Int64 = row[0]
-            // Cursors, not fetchAll: rows are decoded in place instead of copied first.
-            var byQuestion: [Int64: [OptionView]] = [:]
-            let options = try Row.fetchCursor(
-                db.cachedStatement(
-                    sql: """
-                        SELECT o.id, o.question_id, o.text, o.is_correct, o.feedback FROM option o
-                        JOIN question q ON q.id = o.question_id
-                        WHERE q.quiz_id = ? AND q.retired_at IS NULL ORDER BY o.question_id, o.position
-                        """),
-                arguments: [quizID])
-            while let option = try options.next() {
-                byQuestion[option[1] as Int64, default: []].append(
-                    OptionView(id: option[0], text: option[2], isCorrect: option[3], feedback: option[4]))
+                let (version, title) = try db.firstRow(
+                    "SELECT id, revision, title FROM quiz WHERE slug = ?", [.text(slug)],
+                    { (QuizViewCache.Version(quizID: $0.int64(0), revision: $0.int64(1)), $0.text(2)) })
+            else {
+                views.remove(slug)
+                return nil
             }
-            var questions: [QuestionView] = []
-            let rows = try Row.fetchCursor(
-                db.cachedStatement(
-                    sql:
-                        "SELECT id, prompt, general_feedback FROM question WHERE quiz_id = ? AND retired_at IS NULL ORDER BY position"
-                ),
-                arguments: [quizID])
-            while let question = try rows.next() {
-                let id: Int64 = question[0]
-                questions.append(
-                    QuestionView(id: id, prompt: question[1], generalFeedback: question[2], options: byQuestion[id] ?? []))
-            }
-            return QuizView(id: quizID, slug: row[1], title: row[2], questions: questions)
+            if let view = views.view(slug, version) { return view }
+            let view = try Self.loadQuiz(db, id: version.quizID, revision: version.revision, slug: slug, title: title)
+            views.keep(view, slug, version)
+            return view
         }
+    }
+
+    static func loadQuiz(_ db: Database, id quizID: Int64, revision: Int64, slug: String, title: String) throws
+        -> QuizView
+    {
+        // Cursors, not fetchAll: rows are decoded in place instead of copied first.
+        var byQuestion: [Int64: [OptionView]] = [:]
+        let options = try Row.fetchCursor(
+            db.cachedStatement(
+                sql: """
+                    SELECT o.id, o.question_id, o.text, o.is_correct, o.feedback FROM option o
+                    JOIN question q ON q.id = o.question_id
+                    WHERE q.quiz_id = ? AND q.retired_at IS NULL ORDER BY o.question_id, o.position
+                    """),
+            arguments: [quizID])
+        while let option = try options.next() {
+            byQuestion[option[1] as Int64, default: []].append(
+                OptionView(id: option[0], text: option[2], isCorrect: option[3], feedback: option[4]))
+        }
+        var questions: [QuestionView] = []
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(
+                sql:
+                    "SELECT id, prompt, general_feedback FROM question WHERE quiz_id = ? AND retired_at IS NULL ORDER BY position"
+            ),
+            arguments: [quizID])
+        while let question = try rows.next() {
+            let id: Int64 = question[0]
+            questions.append(
+                QuestionView(id: id, prompt: question[1], generalFeedback: question[2], options: byQuestion[id] ?? []))
+        }
+        return QuizView(id: quizID, revision: revision, slug: slug, title: title, questions: questions)
     }
 
     /// Every quiz with the learner's attempt count, best score and last attempt.
@@ -185,14 +206,9 @@ public struct QuizStore: Sendable {
         // Two plain reads, combined here: the learner's attempts (a handful) and the quizzes with
         // their trigger-kept question counts. Correlated subqueries per quiz cost far more.
         var attempts: [Int64: (count: Int, best: Int, bestTotal: Int, last: Int64)] = [:]
-        let attemptRows = try Row.fetchCursor(
-            db.cachedStatement(sql: "SELECT quiz_id, score, total, submitted_at FROM attempt WHERE learner_id = ?"),
-            arguments: [learnerID])
-        while let row = try attemptRows.next() {
-            let quizID: Int64 = row[0]
-            let score: Int = row[1]
-            let total: Int = row[2]
-            let submitted: Int64 = row[3]
+        try db.forEachRow("SELECT quiz_id, score, total, submitted_at FROM attempt WHERE learner_id = ?", [.int(learnerID)]) {
+            row in
+            let (quizID, score, total, submitted) = (row.int64(0), row.int(1), row.int(2), row.int64(3))
             if var seen = attempts[quizID] {
                 seen.count += 1
                 if score > seen.best { (seen.best, seen.bestTotal) = (score, total) }
@@ -203,23 +219,24 @@ public struct QuizStore: Sendable {
             }
         }
         var summaries: [QuizSummary] = []
-        let quizzes = try Row.fetchCursor(
-            db.cachedStatement(sql: "SELECT id, slug, title, live_questions FROM quiz ORDER BY title"))
-        while let row = try quizzes.next() {
-            let seen = attempts[row[0] as Int64]
+        try db.forEachRow("SELECT id, slug, title, live_questions FROM quiz ORDER BY title", []) { row in
+            let seen = attempts[row.int64(0)]
             summaries.append(
                 QuizSummary(
-                    slug: row[1], title: row[2], questionCount: row[3], attempts: seen?.count ?? 0, bestScore: seen?.best,
-                    bestTotal: seen?.bestTotal, lastSubmittedAt: seen?.last))
+                    slug: row.text(1), title: row.text(2), questionCount: row.int(3), attempts: seen?.count ?? 0,
+                    bestScore: seen?.best, bestTotal: seen?.bestTotal, lastSubmittedAt: seen?.last))
         }
         return summaries
     }
 
     static func storedOptions(_ db: Database, questionID: Int64) throws -> [OptionView] {
-        try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT id, text, is_correct, feedback FROM option WHERE question_id = ? ORDER BY position"),
-            arguments: [questionID]
-        ).map { OptionView(id: $0[0], text: $0[1], isCorrect: $0[2], feedback: $0[3]) }
+        var options: [OptionView] = []
+        try db.forEachRow(
+            "SELECT id, text, is_correct, feedback FROM option WHERE question_id = ? ORDER BY position", [.int(questionID)]
+        ) { row in
+            options.append(OptionView(id: row.int64(0), text: row.text(1), isCorrect: row.bool(2), feedback: row.optionalText(3)))
+        }
+        return options
     }
 
     static func insertOptions(_ db: Database, _ options: [QuizOption], questionID: Int64) throws {
@@ -228,5 +245,33 @@ public struct QuizStore: Sendable {
                 sql: "INSERT INTO option (question_id, position, text, is_correct, feedback) VALUES (?, ?, ?, ?, ?)",
                 arguments: [questionID, position, option.text, option.isCorrect, option.feedback])
         }
+    }
+}
+
+/// The quiz views read last, one per slug, each with the quiz row's id and revision it was read
+/// at. Bounded by the number of quizzes: a slug that stops existing is dropped.
+final class QuizViewCache: @unchecked Sendable {
+    struct Version: Equatable {
+        var quizID: Int64
+        var revision: Int64
+    }
+
+    // NSLock rather than Synchronization.Mutex: ThreadSanitizer understands it.
+    private let lock = NSLock()
+    private var views: [String: (version: Version, view: QuizView)] = [:]
+
+    func view(_ slug: String, _ version: Version) -> QuizView? {
+        lock.withLock {
+            guard let kept = views[slug], kept.version == version else { return nil }
+            return kept.view
+        }
+    }
+
+    func keep(_ view: QuizView, _ slug: String, _ version: Version) {
+        lock.withLock { views[slug] = (version, view) }
+    }
+
+    func remove(_ slug: String) {
+        _ = lock.withLock { views.removeValue(forKey: slug) }
     }
 }

@@ -174,8 +174,9 @@ public struct StudyStore: Sendable {
         return ReviewOutcome(state: state, dueDay: due, scheduleChanged: scheduleChanged, repeatsToday: repeatsToday)
     }
 
-    /// Ids of today's queue: scheduled cards not yet reviewed today (oldest due first), then
-    /// same-day repeats (longest waiting first).
+    /// Ids of today's queue: scheduled cards not yet reviewed today (oldest due first; on the
+    /// same due day, the one reviewed longest ago, never-reviewed cards first), then same-day
+    /// repeats (longest waiting first). The order is card_due's, so no query has to sort.
     public func queue(learnerID: Int64, on day: StudyDay) throws -> [Int64] {
         try database.read { db in try Self.queue(db, learnerID: learnerID, day: day) }
     }
@@ -187,7 +188,7 @@ public struct StudyStore: Sendable {
                     SELECT id FROM review_card
                     WHERE learner_id = ? AND retired = 0 AND due_day <= ?
                         AND (last_reviewed_day IS NULL OR last_reviewed_day < ?)
-                    ORDER BY due_day, id
+                    ORDER BY due_day, last_reviewed_day, id
                     """),
             arguments: [learnerID, day.description, day.description])
         let repeats = try Int64.fetchAll(
@@ -234,48 +235,43 @@ public struct StudyStore: Sendable {
     /// The queue's length without reading it: scheduled cards not yet reviewed today (from the
     /// covering index), plus same-day repeats that are not among them.
     static func queueCount(_ db: Database, learnerID: Int64, day: StudyDay) throws -> Int {
-        let today = day.description
+        let today = QueryArgument.text(day.description)
         let scheduled =
-            try Int.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT count(*) FROM review_card WHERE learner_id = ? AND retired = 0 AND due_day <= ?
-                            AND (last_reviewed_day IS NULL OR last_reviewed_day < ?)
-                        """),
-                arguments: [learnerID, today, today]) ?? 0
+            try db.firstRow(
+                """
+                SELECT count(*) FROM review_card WHERE learner_id = ? AND retired = 0 AND due_day <= ?
+                    AND (last_reviewed_day IS NULL OR last_reviewed_day < ?)
+                """, [.int(learnerID), today, today]
+            ) { $0.int(0) } ?? 0
         let repeats =
-            try Int.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT count(*) FROM review_card WHERE learner_id = ? AND retired = 0 AND repeat_day = ?
-                            AND NOT (due_day <= ? AND (last_reviewed_day IS NULL OR last_reviewed_day < ?))
-                        """),
-                arguments: [learnerID, today, today, today]) ?? 0
+            try db.firstRow(
+                """
+                SELECT count(*) FROM review_card WHERE learner_id = ? AND retired = 0 AND repeat_day = ?
+                    AND NOT (due_day <= ? AND (last_reviewed_day IS NULL OR last_reviewed_day < ?))
+                """, [.int(learnerID), today, today, today]
+            ) { $0.int(0) } ?? 0
         return scheduled + repeats
     }
 
     /// The id `queue(...).first` would give, reading one row.
     static func firstInQueue(_ db: Database, learnerID: Int64, day: StudyDay) throws -> Int64? {
-        let today = day.description
-        if let scheduled = try Int64.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT id FROM review_card WHERE learner_id = ? AND retired = 0 AND due_day <= ?
-                        AND (last_reviewed_day IS NULL OR last_reviewed_day < ?)
-                    ORDER BY due_day, id LIMIT 1
-                    """),
-            arguments: [learnerID, today, today])
+        let today = QueryArgument.text(day.description)
+        if let scheduled = try db.firstRow(
+            """
+            SELECT id FROM review_card WHERE learner_id = ? AND retired = 0 AND due_day <= ?
+                AND (last_reviewed_day IS NULL OR last_reviewed_day < ?)
+            ORDER BY due_day, last_reviewed_day, id LIMIT 1
+            """, [.int(learnerID), today, today], { $0.int64(0) })
         {
             return scheduled
         }
         // Nothing scheduled is left, so no repeat can be among the scheduled cards.
-        return try Int64.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT id FROM review_card WHERE learner_id = ? AND retired = 0 AND repeat_day = ?
-                    ORDER BY updated_at, id LIMIT 1
-                    """),
-            arguments: [learnerID, today])
+        return try db.firstRow(
+            """
+            SELECT id FROM review_card WHERE learner_id = ? AND retired = 0 AND repeat_day = ?
+            ORDER BY updated_at, id LIMIT 1
+            """, [.int(learnerID), today]
+        ) { $0.int64(0) }
     }
 
     /// A card of this learner (nil for another learner's card or an unknown id).
@@ -284,26 +280,27 @@ public struct StudyStore: Sendable {
     }
 
     static func card(_ db: Database, id: Int64, learnerID: Int64, day: StudyDay) throws -> CardView? {
+        let today = day.description
         guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT c.id, c.easiness, c.repetitions, c.interval_days, c.due_day, c.repeat_day,
-                            q.id AS question_id, q.prompt, q.general_feedback
-                        FROM review_card c JOIN question q ON q.id = c.question_id
-                        WHERE c.id = ? AND c.learner_id = ? AND c.retired = 0
-                        """),
-                arguments: [id, learnerID])
+            var card = try db.firstRow(
+                """
+                SELECT c.id, c.easiness, c.repetitions, c.interval_days, c.due_day, c.repeat_day,
+                    q.id AS question_id, q.prompt, q.general_feedback
+                FROM review_card c JOIN question q ON q.id = c.question_id
+                WHERE c.id = ? AND c.learner_id = ? AND c.retired = 0
+                """, [.int(id), .int(learnerID)],
+                { row in
+                    CardView(
+                        id: row.int64(0),
+                        question: QuestionView(
+                            id: row.int64(6), prompt: row.text(7), generalFeedback: row.optionalText(8), options: []),
+                        state: SM2State(easinessHundredths: row.int(1), repetitions: row.int(2), intervalDays: row.int(3)),
+                        dueDay: StudyDay(row.text(4)) ?? day,
+                        isRepeat: row.optionalText(5) == today)
+                })
         else { return nil }
-        let questionID: Int64 = row[6]
-        return CardView(
-            id: row[0],
-            question: QuestionView(
-                id: questionID, prompt: row[7], generalFeedback: row[8],
-                options: try QuizStore.storedOptions(db, questionID: questionID)),
-            state: SM2State(easinessHundredths: row[1], repetitions: row[2], intervalDays: row[3]),
-            dueDay: StudyDay(row[4] as String) ?? day,
-            isRepeat: (row[5] as String?) == day.description)
+        card.question.options = try QuizStore.storedOptions(db, questionID: card.question.id)
+        return card
     }
 
     /// Cards left in today's queue.
@@ -317,10 +314,10 @@ public struct StudyStore: Sendable {
     }
 
     static func nextDueDay(_ db: Database, learnerID: Int64, after day: StudyDay) throws -> StudyDay? {
-        try String.fetchOne(
-            db.cachedStatement(sql: "SELECT min(due_day) FROM review_card WHERE learner_id = ? AND retired = 0 AND due_day > ?"),
-            arguments: [learnerID, day.description]
-        ).flatMap(StudyDay.init)
+        try db.firstRow(
+            "SELECT min(due_day) FROM review_card WHERE learner_id = ? AND retired = 0 AND due_day > ?",
+            [.int(learnerID), .text(day.description)]
+        ) { $0.optionalText(0) }?.flatMap(StudyDay.init)
     }
 
     /// An attempt of this learner, with each answer, the right answer and feedback.

@@ -58,6 +58,7 @@ import Testing
         }
         #expect(captured.count >= 12)
         var problems: [String] = []
+        var sorting: [String] = []
         try database.pool.read { db in
             for sql in Set(captured) {
                 // Parameters only shape values, not plans: bind NULLs.
@@ -65,6 +66,7 @@ import Testing
                 let nulls = StatementArguments(Array(repeating: DatabaseValue.null, count: placeholders))
                 for row in try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: nulls) {
                     let detail: String = row["detail"]
+                    if detail.hasPrefix("USE TEMP B-TREE") { sorting.append(sql) }
                     guard detail.hasPrefix("SCAN ") else { continue }
                     let table = detail.dropFirst("SCAN ".count).split(separator: " ").first.map(String.init) ?? ""
                     if !Self.scannable.contains(table) { problems.append("\(detail)  ←  \(sql)") }
@@ -72,5 +74,9 @@ import Testing
             }
         }
         #expect(problems.isEmpty, "full scans:\n\(problems.joined(separator: "\n"))")
+        // Nor does any sort: the one result page read once per quiz attempt may order its
+        // answers; every other query comes in index order (the queue's order is card_due's).
+        let sorts = sorting.filter { !$0.contains("FROM attempt_answer") }
+        #expect(sorts.isEmpty, "sorts per page view:\n\(sorts.joined(separator: "\n"))")
     }
 }
