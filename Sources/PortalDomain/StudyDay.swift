@@ -75,12 +75,40 @@ public struct StudyDay: Sendable, Hashable, Comparable, CustomStringConvertible 
         Int(((daysSinceEpoch % 7) + 7 + 4) % 7)
     }
 
-    public var description: String {
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+    /// "2026-11-29". Written digit by digit: pages and queries format many of these.
+    public var description: String { formatted(hour: nil, minute: 0) }
+
+    /// "2026-11-29 08:15": a time of day on this day.
+    public func description(hour: Int, minute: Int) -> String { formatted(hour: hour, minute: minute) }
+
+    private func formatted(hour: Int?, minute: Int) -> String {
+        guard (0...9999).contains(year), (0...99).contains(hour ?? 0), (0...99).contains(minute) else {
+            func pad(_ value: Int, _ width: Int) -> String {
+                let text = String(value)
+                return String(repeating: "0", count: max(0, width - text.count)) + text
+            }
+            return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))" + (hour.map { " \(pad($0, 2)):\(pad(minute, 2))" } ?? "")
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+        return String(unsafeUninitializedCapacity: hour == nil ? 10 : 16) { buffer in
+            func put(_ value: Int, _ width: Int, at start: Int) {
+                var value = value
+                for index in stride(from: start + width - 1, through: start, by: -1) {
+                    buffer[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+            }
+            put(year, 4, at: 0)
+            buffer[4] = UInt8(ascii: "-")
+            put(month, 2, at: 5)
+            buffer[7] = UInt8(ascii: "-")
+            put(day, 2, at: 8)
+            guard let hour else { return 10 }
+            buffer[10] = UInt8(ascii: " ")
+            put(hour, 2, at: 11)
+            buffer[13] = UInt8(ascii: ":")
+            put(minute, 2, at: 14)
+            return 16
+        }
     }
 
     public static func < (lhs: StudyDay, rhs: StudyDay) -> Bool {

@@ -19,6 +19,9 @@ public final class Portal: RequestHandler {
     let journal: JournalStore
     let hasher: PasswordHasher
     let throttle = Throttle()
+    /// Each quiz's blank form as template values, by quiz id, with the quiz revision they were
+    /// built from (Portal+Quiz.swift).
+    let blankQuizForms = Locked<[Int64: (revision: Int64, values: TemplateValues)]>([:])
     let logger: Logger
 
     static let sessionCookie = "lynx_session"

@@ -289,6 +289,9 @@ struct StudyDayTests {
         #expect(StudyDay(year: 987, month: 3, day: 7).description == "0987-03-07")
         let original = StudyDay(year: 2028, month: 2, day: 29)
         #expect(StudyDay(original.description) == original)
+        #expect(StudyDay(year: 12_026, month: 1, day: 5).description == "12026-01-05")
+        #expect(StudyDay(year: 2026, month: 11, day: 29).description(hour: 8, minute: 5) == "2026-11-29 08:05")
+        #expect(StudyDay(year: 2026, month: 1, day: 2).description(hour: 23, minute: 59) == "2026-01-02 23:59")
     }
 
     @Test func studyDaysOrderByDate() {

@@ -35,6 +35,8 @@ struct CompiledTemplateTests {
         let (names, sections) = try templateNames()
         var item: TemplateValues = [:]
         for name in names { item[name] = .text("\(name) " + tricky) }
+        var unchecked = item
+        unchecked["checked"] = false
         var full: TemplateValues = [:]
         var flagsOn: TemplateValues = [:]
         var flagsOff: TemplateValues = [:]
@@ -42,7 +44,7 @@ struct CompiledTemplateTests {
         for name in names {
             full[name] =
                 sections.contains(name)
-                ? .list([.object(item), .object(item.merging(["checked": false]) { $1 })]) : .text(tricky)
+                ? .list([.object(item), .object(unchecked)]) : .text(tricky)
             flagsOn[name] = sections.contains(name) ? .bool(true) : .number(42)
             flagsOff[name] = sections.contains(name) ? .list([]) : .bool(false)
             texts[name] = .text(name == "content" ? "<main>raw</main>" : tricky)
@@ -194,7 +196,8 @@ extension TemplateValue {
         case .text(let text): text
         case .bool(let flag): flag
         case .list(let items): items.map(\.anyValue)
-        case .object(let values): values.mapValues(\.anyValue)
+        case .object(let values): Dictionary(values.map { ($0.name, $0.value.anyValue) }, uniquingKeysWith: { $1 })
+        case .html(let bytes): String(decoding: bytes, as: UTF8.self)
         }
     }
 }

@@ -32,7 +32,7 @@ def quiz_fields(client, slug="phase-0"):
     questions = []
     for block in re.findall(r'<fieldset id="question-(\d+)".*?</fieldset>', page.text, re.S):
         questions.append(block)
-    options = re.findall(r'name="(q\d+)" value="(\d+)"[^>]*>\s*<label[^>]*>([^<]*)</label>', page.text)
+    options = re.findall(r'name="(q\d+)" value="(\d+)"[^>]*> ([^<]*)</label>', page.text)
     return page, options
 
 

@@ -316,7 +316,7 @@ class Walkthrough:
                 prompt = fieldset.find_element(By.TAG_NAME, "legend").text.split(". ", 1)[1]
                 answer = right[prompt]
                 for option in fieldset.find_elements(By.CSS_SELECTOR, ".option"):
-                    text = option.find_element(By.TAG_NAME, "label").text
+                    text = option.text
                     if (text == answer) != (index == miss_index):
                         option.find_element(By.TAG_NAME, "input").click()
                         break
@@ -362,7 +362,7 @@ class Walkthrough:
 
         def choose_right():
             for option in self.driver.find_elements(By.CSS_SELECTOR, ".option"):
-                if option.find_element(By.TAG_NAME, "label").text == missed["right"]:
+                if option.text == missed["right"]:
                     option.find_element(By.TAG_NAME, "input").click()
             self.driver.find_element(By.XPATH, "//button[normalize-space()='Check answer']").click()
         self.step(learner, "answer it right", choose_right, expect="How hard was it to remember?")

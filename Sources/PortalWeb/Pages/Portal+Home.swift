@@ -10,6 +10,7 @@ extension Portal {
         let day = today(for: learner, at: exchange.now)
         let summary = try HomeStore(database: database).summary(learnerID: learner.id, on: day)
         let due = summary.dueToday
+        let zone = timeZone(of: learner)
         var values: TemplateValues = [
             "username": .text(learner.username), "today": .text(longDate(day)), "due": .number(due),
             "hasDue": .bool(due > 0), "dueOne": .bool(due == 1),
@@ -26,12 +27,12 @@ extension Portal {
                     "attempts": .number(quiz.attempts),
                 ]
                 if let best = quiz.bestScore, let total = quiz.bestTotal { item["best"] = "\(best)/\(total)" }
-                if let last = quiz.lastSubmittedAt { item["last"] = .text(localTime(last, for: learner)) }
+                if let last = quiz.lastSubmittedAt { item["last"] = .text(localTime(last, in: zone)) }
                 return .object(item)
             })
         let recent = summary.recentEntries
         values["hasEntries"] = .bool(!recent.isEmpty)
-        values["entries"] = .list(recent.map { .object(entryValues($0, learner)) })
+        values["entries"] = .list(recent.map { .object(listingValues($0, in: zone)) })
         return page("home", title: "Home", values, exchange: &exchange)
     }
 }

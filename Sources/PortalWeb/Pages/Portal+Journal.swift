@@ -13,8 +13,9 @@ extension Portal {
         let pageNumber = max(1, exchange.query["page"].flatMap(Int.init) ?? 1)
         let (entries, hasMore) = try journal.entries(
             learnerID: session.learner.id, page: pageNumber, perPage: Self.journalPageSize)
+        let zone = timeZone(of: session.learner)
         var values: TemplateValues = [
-            "entries": .list(entries.map { .object(entryValues($0, session.learner)) }),
+            "entries": .list(entries.map { .object(listingValues($0, in: zone)) }),
             "empty": .bool(entries.isEmpty && pageNumber == 1), "page": .number(pageNumber),
         ]
         if hasMore { values["nextPage"] = .number(pageNumber + 1) }
@@ -123,10 +124,21 @@ extension Portal {
     }
 
     func entryValues(_ entry: JournalEntry, _ learner: Learner) -> TemplateValues {
-        [
-            "id": .number(entry.id), "entryTitle": .text(entry.title), "body": .text(entry.body),
-            "created": .text(localTime(entry.createdAt, for: learner)),
-            "edited": .bool(entry.updatedAt != entry.createdAt), "updated": .text(localTime(entry.updatedAt, for: learner)),
+        var values = listingValues(
+            JournalListing(id: entry.id, title: entry.title, createdAt: entry.createdAt, updatedAt: entry.updatedAt),
+            in: timeZone(of: learner))
+        values["body"] = .text(entry.body)
+        return values
+    }
+
+    /// An entry in a list: no body (lists show titles and times).
+    func listingValues(_ entry: JournalListing, in zone: TimeZone) -> TemplateValues {
+        var values: TemplateValues = [
+            "id": .number(entry.id), "entryTitle": .text(entry.title), "created": .text(localTime(entry.createdAt, in: zone)),
+            "edited": .bool(entry.updatedAt != entry.createdAt),
         ]
+        // Only an edited entry shows its edit time.
+        if entry.updatedAt != entry.createdAt { values["updated"] = .text(localTime(entry.updatedAt, in: zone)) }
+        return values
     }
 }

@@ -8,7 +8,7 @@ extension Portal {
     func quizForm(_ exchange: inout Exchange) throws -> Response {
         _ = try exchange.requireLearner()
         guard let quiz = try quizzes.quiz(slug: exchange.capture("slug")) else { throw HTTPError(404) }
-        return page("quiz", title: quiz.title, quizValues(quiz, chosen: [:], missing: []), exchange: &exchange)
+        return page("quiz", title: quiz.title, blankFormValues(quiz), exchange: &exchange)
     }
 
     func submitQuiz(_ exchange: inout Exchange) throws -> Response {
@@ -55,7 +55,7 @@ extension Portal {
         let values: TemplateValues = [
             "slug": .text(attempt.quizSlug), "quizTitle": .text(attempt.quizTitle), "score": .number(attempt.score),
             "total": .number(attempt.total), "allRight": .bool(wrong.isEmpty),
-            "submitted": .text(localTime(attempt.submittedAt, for: session.learner)),
+            "submitted": .text(localTime(attempt.submittedAt, in: timeZone(of: session.learner))),
             "wrong": .list(
                 wrong.map { answer in
                     var item: TemplateValues = ["prompt": .text(answer.prompt), "chosen": .text(answer.chosenText)]
@@ -67,6 +67,15 @@ extension Portal {
             "wrongCount": .number(wrong.count),
         ]
         return page("quiz-result", title: "\(attempt.quizTitle): result", values, exchange: &exchange)
+    }
+
+    /// The form as first shown. Its values only change with the quiz, so they are built once per
+    /// quiz revision rather than for every page view.
+    private func blankFormValues(_ quiz: QuizView) -> TemplateValues {
+        if let kept = blankQuizForms.withLock({ $0[quiz.id] }), kept.revision == quiz.revision { return kept.values }
+        let values = quizValues(quiz, chosen: [:], missing: [])
+        blankQuizForms.withLock { $0[quiz.id] = (quiz.revision, values) }
+        return values
     }
 
     private func quizValues(_ quiz: QuizView, chosen: [Int64: Int64], missing: Set<Int64>) -> TemplateValues {

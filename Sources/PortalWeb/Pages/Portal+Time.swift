@@ -27,14 +27,13 @@ extension Portal {
         "\(Self.weekdayNames[day.weekday]) \(day.day) \(Self.monthNames[day.month - 1]) \(day.year)"
     }
 
-    /// A stored instant in the learner's zone, e.g. "2026-11-29 08:15".
-    func localTime(_ seconds: Int64, for learner: Learner) -> String {
-        let offset = timeZone(of: learner).secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    /// A stored instant in a learner's zone (`timeZone(of:)`), e.g. "2026-11-29 08:15".
+    func localTime(_ seconds: Int64, in zone: TimeZone) -> String {
+        let offset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(seconds)))
         let local = seconds + Int64(offset)
         let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
         let secondOfDay = Int(local - days * 86_400)
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(StudyDay(daysSinceEpoch: days)) \(two(secondOfDay / 3600)):\(two(secondOfDay % 3600 / 60))"
+        return StudyDay(daysSinceEpoch: days).description(hour: secondOfDay / 3600, minute: secondOfDay % 3600 / 60)
     }
 
     static let utc = TimeZone(identifier: "UTC")!

@@ -23,7 +23,11 @@ struct RoutePattern: Sendable {
 
     /// The captured `:name` values, or nil when `path` does not match.
     func match(_ path: String) -> [String: String]? {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        match(parts: path.split(separator: "/", omittingEmptySubsequences: true))
+    }
+
+    /// As `match(_:)`, for a path already split at "/".
+    func match(parts: [Substring]) -> [String: String]? {
         guard parts.count == segments.count else { return nil }
         var captures: [String: String] = [:]
         for (segment, part) in zip(segments, parts) {
@@ -60,8 +64,9 @@ struct Router: Sendable {
 
     /// HEAD is answered like GET (the web server drops the body).
     func resolve(method: String, path: String) -> Resolution {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         for route in routes {
-            guard let captures = route.pattern.match(path) else { continue }
+            guard let captures = route.pattern.match(parts: parts) else { continue }
             let lookup = method == "HEAD" ? "GET" : method
             if let handler = route.handlers[lookup] { return .found(handler, captures: captures) }
             var allowed = route.handlers.keys.sorted()

@@ -63,6 +63,12 @@ public struct CompiledTemplate: Sendable {
                 switch lookup(path, in: stack) {
                 case .text(let text)?:
                     if escaped { appendEscaped(text, to: &out) } else { out.append(contentsOf: text.utf8) }
+                case .html(let bytes)?:
+                    if escaped {
+                        bytes.withUnsafeBufferPointer { appendEscaped($0, to: &out) }
+                    } else {
+                        out.append(contentsOf: bytes)
+                    }
                 case .bool(let flag)?:
                     out.append(contentsOf: (flag ? "true" : "false").utf8)
                 case .list?, .object?, nil:
@@ -111,18 +117,22 @@ public struct CompiledTemplate: Sendable {
     /// Mustache's lookup: the first name climbs the context stack, the rest descend from there.
     static func lookup(_ path: [String], in stack: [TemplateValue]) -> TemplateValue? {
         guard let first = path.first else { return nil }
-        if first == "." { return stack.last }
+        if path.count == 1, first.utf8.count == 1, first == "." { return stack.last }
         var found: TemplateValue?
-        for item in stack.reversed() {
-            if case .object(let values) = item, let value = values[first] {
+        var level = stack.count
+        while level > 0 {
+            level -= 1
+            if case .object(let values) = stack[level], let value = values[first] {
                 found = value
                 break
             }
         }
         guard var current = found else { return nil }
-        for name in path.dropFirst() {
-            guard case .object(let values) = current, let value = values[name] else { return nil }
+        var index = 1
+        while index < path.count {
+            guard case .object(let values) = current, let value = values[path[index]] else { return nil }
             current = value
+            index += 1
         }
         return current
     }
@@ -130,24 +140,30 @@ public struct CompiledTemplate: Sendable {
     /// HTML-escapes as swift-mustache does: `<`, `>`, `&`, `"` and `'`.
     static func appendEscaped(_ text: String, to out: inout [UInt8]) {
         var text = text
-        text.withUTF8 { bytes in
-            var start = 0
-            for index in 0..<bytes.count {
-                let replacement: StaticString
-                switch bytes[index] {
-                case UInt8(ascii: "<"): replacement = "&lt;"
-                case UInt8(ascii: ">"): replacement = "&gt;"
-                case UInt8(ascii: "&"): replacement = "&amp;"
-                case UInt8(ascii: "\""): replacement = "&quot;"
-                case UInt8(ascii: "'"): replacement = "&#39;"
-                default: continue
-                }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
-                replacement.withUTF8Buffer { out.append(contentsOf: $0) }
-                start = index + 1
+        text.withUTF8 { appendEscaped($0, to: &out) }
+    }
+
+    static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        // Bit n is set when byte n is escaped: `"` (34), `&` (38), `'` (39), `<` (60), `>` (62).
+        let escapedBelow64: UInt64 = 1 << 34 | 1 << 38 | 1 << 39 | 1 << 60 | 1 << 62
+        var start = 0
+        for index in 0..<bytes.count {
+            let byte = bytes[index]
+            // Most bytes fail the first test.
+            guard byte < 64, escapedBelow64 & (1 << UInt64(byte)) != 0 else { continue }
+            let replacement: StaticString
+            switch byte {
+            case UInt8(ascii: "<"): replacement = "&lt;"
+            case UInt8(ascii: ">"): replacement = "&gt;"
+            case UInt8(ascii: "&"): replacement = "&amp;"
+            case UInt8(ascii: "\""): replacement = "&quot;"
+            default: replacement = "&#39;"
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]))
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+            replacement.withUTF8Buffer { out.append(contentsOf: $0) }
+            start = index + 1
         }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]))
     }
 
     /// A standalone partial's indentation goes before each of its lines.

@@ -115,7 +115,7 @@ public final class TemplateSet: Sendable {
         templates[page]?.render(stack: &stack, into: &content, partials: templates)
         guard let layoutTemplate = templates["layout"] else { return content }
         var layoutValues = layout
-        layoutValues["content"] = .text(String(decoding: content, as: UTF8.self))
+        layoutValues["content"] = .html(content)
         var page: [UInt8] = []
         page.reserveCapacity(content.count + 2048)
         stack = [.object(layoutValues)]
