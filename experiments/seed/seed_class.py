@@ -6,9 +6,11 @@ Usage:
   experiments/seed/seed_class.py --db DIR/portal.db [--learners 50] [--scale 1] [--days 180]
   experiments/seed/seed_class.py --db DIR/portal.db --simulate-day [--audit-dir DIR/audit]
 
-A class at --scale 1 (the realistic class): per learner ~50 review cards with ~4 reviews each,
-20 journal entries and 2 quiz attempts of 20 questions over --days of history. --scale 10 is
-the 10x class: ~500 cards, 200 journal entries, 20 attempts per learner. Quiz banks of 20
+A class at --scale 1: per learner ~50 review cards, 20 journal entries and 2 quiz attempts of 20
+questions over --days of history. --scale 10 is the benchmark's class: ~500 cards, 200 journal
+entries, 20 attempts per learner. Learners review each card whenever it falls due (on the day, or
+one time in five a few days late), so on the last day a few cards are due, as for a class that
+uses the portal; learners 10, 20, ... stopped reviewing --behind-days ago and have a backlog. Quiz banks of 20
 questions are added as needed (quiz slugs seed-bank-NN). Learners are named student01.. and
 have no password and no setup code: `lynx-portal user reset NAME` gives one a setup code.
 
@@ -129,20 +131,26 @@ def add_attempt(db, rng, learner_id, quiz_id, questions, at, cards):
     return attempt_id
 
 
-def grade(db, card_id, quality, at, source):
+def sm2(easiness, repetitions, interval, quality):
     """SM-2 as the portal applies it (DESIGN.md), integer hundredths for EF."""
+    if quality < 3:
+        repetitions, interval = 0, 1
+    else:
+        interval = 1 if repetitions == 0 else 6 if repetitions == 1 else math.ceil(interval * easiness / 100)
+        repetitions += 1
+    easiness = max(130, easiness + (10, 0, -14, -32, -54, -80)[5 - quality])
+    return easiness, repetitions, interval
+
+
+def grade(db, card_id, quality, at, source):
+    """Grades a card as the portal does: the schedule (once per study day) and a review_log row."""
     easiness, repetitions, interval, last = db.execute(
         "SELECT easiness, repetitions, interval_days, last_reviewed_day FROM review_card WHERE id = ?",
         (card_id,)).fetchone()
     day = study_day(at)
     changed = last != iso(day)
     if changed:
-        if quality < 3:
-            repetitions, interval = 0, 1
-        else:
-            interval = 1 if repetitions == 0 else 6 if repetitions == 1 else math.ceil(interval * easiness / 100)
-            repetitions += 1
-        easiness = max(130, easiness + (10, 0, -14, -32, -54, -80)[5 - quality])
+        easiness, repetitions, interval = sm2(easiness, repetitions, interval, quality)
     due = iso(day + datetime.timedelta(days=interval))
     db.execute("UPDATE review_card SET easiness = ?, repetitions = ?, interval_days = ?, due_day = ?, "
                "last_reviewed_day = ?, repeat_day = NULL, updated_at = ? WHERE id = ?",
@@ -150,6 +158,33 @@ def grade(db, card_id, quality, at, source):
     db.execute("INSERT INTO review_log (card_id, reviewed_at, study_day, quality, source, schedule_changed, easiness, "
                "repetitions, interval_days, due_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                (card_id, at, iso(day), quality, source, int(changed), easiness, repetitions, interval, due))
+
+
+def keep_up(db, rng, card_id, until):
+    """Reviews the card whenever it falls due until `until`, as a learner who keeps up does: on
+    the due day, or one time in five one to three days late; grades 1, 3, 4, 4, 5, 5 at random.
+    The card is left with whatever falls due on or after `until` (today, or later)."""
+    easiness, repetitions, interval, due = db.execute(
+        "SELECT easiness, repetitions, interval_days, due_day FROM review_card WHERE id = ?", (card_id,)).fetchone()
+    logs, last, updated = [], None, None
+    while True:
+        day = datetime.date.fromisoformat(due)
+        if rng.random() < 0.2:
+            day += datetime.timedelta(days=rng.randint(1, 3))
+        at = int(datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc).timestamp()) \
+            + rng.randrange(7 * 3600, 22 * 3600)
+        if at >= until:
+            break
+        quality = rng.choice((1, 3, 4, 4, 5, 5))
+        easiness, repetitions, interval = sm2(easiness, repetitions, interval, quality)
+        due, last, updated = iso(day + datetime.timedelta(days=interval)), iso(day), at
+        logs.append((card_id, at, last, quality, "review", 1, easiness, repetitions, interval, due))
+    if logs:
+        db.executemany("INSERT INTO review_log (card_id, reviewed_at, study_day, quality, source, schedule_changed, "
+                       "easiness, repetitions, interval_days, due_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", logs)
+        db.execute("UPDATE review_card SET easiness = ?, repetitions = ?, interval_days = ?, due_day = ?, "
+                   "last_reviewed_day = ?, repeat_day = NULL, updated_at = ? WHERE id = ?",
+                   (easiness, repetitions, interval, due, last, updated, card_id))
 
 
 def add_journal(db, rng, learner_id, at):
@@ -202,13 +237,11 @@ def seed(args):
                            (learner_id, question_id, iso(study_day(at)), at, at))
                 cards[question_id] = db.execute("SELECT last_insert_rowid()").fetchone()[0]
                 grade(db, cards[question_id], 1, at, "quiz")
+            # One learner in ten fell behind: they stopped reviewing --behind-days ago, and their
+            # cards have piled up as due since.
+            until = now - args.behind_days * 86400 if created % 10 == 0 else now
             for card_id in cards.values():
-                at = db.execute("SELECT updated_at FROM review_card WHERE id = ?", (card_id,)).fetchone()[0]
-                for _ in range(rng.randint(1, 6)):
-                    at += rng.randint(1, 20) * 86400
-                    if at >= now:
-                        break
-                    grade(db, card_id, rng.choice((1, 3, 4, 4, 5, 5)), at, "review")
+                keep_up(db, rng, card_id, until)
             for _ in range(journal_per):
                 add_journal(db, rng, learner_id, rng.randrange(joined, now))
             add_session(db, rng, learner_id, now - rng.randrange(7 * 86400))
@@ -269,6 +302,8 @@ def main():
     parser.add_argument("--scale", type=int, default=1, help="1: the realistic class; 10: ten times its history")
     parser.add_argument("--days", type=int, default=180, help="days of history to spread it over")
     parser.add_argument("--seed", type=int, default=1, help="random seed (same seed, same class)")
+    parser.add_argument("--behind-days", type=int, default=60,
+                        help="learners 10, 20, ... stopped reviewing this many days ago (default 60)")
     parser.add_argument("--simulate-day", action="store_true", help="add one day of typical use instead")
     parser.add_argument("--day-offset", type=int, default=0, help="with --simulate-day: days after today")
     parser.add_argument("--audit-dir", help="with --simulate-day: also append the day's audit lines here")
