@@ -120,24 +120,28 @@ public final class PortalDatabase: Sendable {
     }
 }
 
-/// One read-only `DatabaseQueue` per thread, opened on the thread's first read and kept in
-/// pthread thread-specific storage until the thread ends. Only the owning thread ever uses it,
-/// so its serial queue is never contended.
+/// One read-only `DatabaseQueue` per thread, opened on the thread's first read. Only the owning
+/// thread ever uses it, so its serial queue is never contended.
+///
+/// The connections belong to this object, not to the threads: thread-specific storage only
+/// points at them, and they close when the `PortalDatabase` goes away. (Owned by the threads,
+/// a connection outlived a database whose thread lived on, and was lost for good when a later
+/// database's key took over the same storage slot: LeakSanitizer reported it.) A thread that
+/// ends leaves its connection here until then; the portal's worker threads live as long as it.
 final class ThreadReaders: @unchecked Sendable {
     private var key = pthread_key_t()
     private let path: String
     private let configuration: Configuration
+    private let lock = NSLock()
+    private var opened: [DatabaseQueue] = []
 
     init(path: String, configuration: Configuration) {
         self.path = path
         self.configuration = configuration
-        pthread_key_create(&key) { pointer in
-            if let pointer { Unmanaged<DatabaseQueue>.fromOpaque(pointer).release() }
-        }
+        pthread_key_create(&key, nil)
     }
 
     deinit {
-        // Connections still held by live threads stay open until those threads end.
         pthread_key_delete(key)
     }
 
@@ -146,7 +150,8 @@ final class ThreadReaders: @unchecked Sendable {
             return Unmanaged<DatabaseQueue>.fromOpaque(pointer).takeUnretainedValue()
         }
         let queue = try DatabaseQueue(path: path, configuration: configuration)
-        pthread_setspecific(key, Unmanaged.passRetained(queue).toOpaque())
+        lock.withLock { opened.append(queue) }
+        pthread_setspecific(key, Unmanaged.passUnretained(queue).toOpaque())
         return queue
     }
 }

@@ -205,7 +205,13 @@ public struct QuizStore: Sendable {
     static func summaries(_ db: Database, learnerID: Int64) throws -> [QuizSummary] {
         // Two plain reads, combined here: the learner's attempts (a handful) and the quizzes with
         // their trigger-kept question counts. Correlated subqueries per quiz cost far more.
-        var attempts: [Int64: (count: Int, best: Int, bestTotal: Int, last: Int64)] = [:]
+        struct Seen {
+            var count: Int
+            var best: Int
+            var bestTotal: Int
+            var last: Int64
+        }
+        var attempts: [Int64: Seen] = [:]
         try db.forEachRow("SELECT quiz_id, score, total, submitted_at FROM attempt WHERE learner_id = ?", [.int(learnerID)]) {
             row in
             let (quizID, score, total, submitted) = (row.int64(0), row.int(1), row.int(2), row.int64(3))
@@ -215,7 +221,7 @@ public struct QuizStore: Sendable {
                 seen.last = max(seen.last, submitted)
                 attempts[quizID] = seen
             } else {
-                attempts[quizID] = (1, score, total, submitted)
+                attempts[quizID] = Seen(count: 1, best: score, bestTotal: total, last: submitted)
             }
         }
         var summaries: [QuizSummary] = []

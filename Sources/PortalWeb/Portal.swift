@@ -19,9 +19,6 @@ public final class Portal: RequestHandler {
     let journal: JournalStore
     let hasher: PasswordHasher
     let throttle = Throttle()
-    /// Each quiz's blank form as template values, by quiz id, with the quiz revision they were
-    /// built from (Portal+Quiz.swift).
-    let blankQuizForms = Locked<[Int64: (revision: Int64, values: TemplateValues)]>([:])
     let logger: Logger
 
     static let sessionCookie = "lynx_session"
@@ -203,13 +200,29 @@ public final class Portal: RequestHandler {
         let csrf = csrfToken(&exchange)
         var pageValues = values
         pageValues["csrf"] = .text(csrf)
+        let html = templates.render(page: name, values: pageValues, layout: layoutValues(title: title, csrf: csrf, exchange))
+        return Response(status: status, headers: [("Content-Type", "text/html; charset=utf-8")], body: html)
+    }
+
+    /// Renders a page whose values depend only on `key` (apart from the CSRF token) inside the
+    /// layout: the page itself renders once per key and set of templates (TemplateSet).
+    func keptPage(
+        _ name: String, key: String, title: String, exchange: inout Exchange, _ values: () -> TemplateValues
+    ) -> Response {
+        let csrf = csrfToken(&exchange)
+        let html = templates.render(
+            page: name, key: key, values: values, tokenName: "csrf", token: csrf,
+            layout: layoutValues(title: title, csrf: csrf, exchange))
+        return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")], body: html)
+    }
+
+    private func layoutValues(title: String, csrf: String, _ exchange: Exchange) -> TemplateValues {
         var layout: TemplateValues = ["title": .text(title), "csrf": .text(csrf), "requestId": .text(exchange.request.id)]
         if let learner = exchange.learner {
             layout["signedIn"] = true
             layout["username"] = .text(learner.username)
         }
-        let html = templates.render(page: name, values: pageValues, layout: layout)
-        return Response(status: status, headers: [("Content-Type", "text/html; charset=utf-8")], body: html)
+        return layout
     }
 
     func redirect(_ location: String) -> Response {

@@ -212,3 +212,16 @@ extension MustacheLibrary {
         return library
     }
 }
+
+@Suite struct TemplateNumberTests {
+    @Test(arguments: [0, 7, 10, 99, 100, 12_345, 999_999_999_999_999, 1_000_000_000_000_000, -3, Int.max, Int.min])
+    func numbersPrintAsStringDoes(value: Int) {
+        #expect(TemplateValue.number(value) == .text(String(value)))
+    }
+
+    @Test func otherIntegerTypesToo() {
+        #expect(TemplateValue.number(Int64(42)) == .text("42"))
+        #expect(TemplateValue.number(UInt8(255)) == .text("255"))
+        #expect(TemplateValue.number(UInt64.max) == .text(String(UInt64.max)))
+    }
+}

@@ -452,3 +452,17 @@ struct RoutingTests {
         }
     }
 }
+
+@Suite struct AuditTimestampTests {
+    @Test func timestampsMatchISO8601WithMilliseconds() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let instants: [Double] = [0, 1_795_000_000.946, 1_795_046_399.999, 951_782_400.5, 4_102_444_799.001, 86_399.9]
+        for seconds in instants {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(AuditLog.timestamp(date) == formatter.string(from: date), "\(seconds)")
+        }
+        #expect(AuditLog.day(Date(timeIntervalSince1970: 1_795_046_399.999)) == "2026-11-18")
+    }
+}

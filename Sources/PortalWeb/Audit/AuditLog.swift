@@ -1,4 +1,5 @@
 import Foundation
+import PortalDomain
 
 /// One event in the audit trail.
 public struct AuditEvent: Sendable {
@@ -47,17 +48,30 @@ public final class AuditLog: Sendable {
         let path = "\(directory)/\(Self.day(date)).log"
         lock.lock()
         defer { lock.unlock() }
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        var descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        if descriptor < 0, errno == ENOENT {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        }
         guard descriptor >= 0 else { return }
         defer { close(descriptor) }
         _ = line.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
     }
 
+    /// UTC with milliseconds, e.g. "2026-11-29T09:52:34.946Z" (as ISO8601DateFormatter with
+    /// fractional seconds writes it, without building a formatter per event).
     static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let days = milliseconds >= 0 ? milliseconds / 86_400_000 : (milliseconds - 86_399_999) / 86_400_000
+        let ofDay = Int(milliseconds - days * 86_400_000)
+        let (hour, minute) = (ofDay / 3_600_000, ofDay / 60_000 % 60)
+        let (second, millisecond) = (ofDay / 1000 % 60, ofDay % 1000)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return StudyDay(daysSinceEpoch: days).description + "T" + pad(hour, 2) + ":" + pad(minute, 2) + ":"
+            + pad(second, 2) + "." + pad(millisecond, 3) + "Z"
     }
 
     static func day(_ date: Date) -> String {

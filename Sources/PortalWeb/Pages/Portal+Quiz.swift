@@ -8,7 +8,11 @@ extension Portal {
     func quizForm(_ exchange: inout Exchange) throws -> Response {
         _ = try exchange.requireLearner()
         guard let quiz = try quizzes.quiz(slug: exchange.capture("slug")) else { throw HTTPError(404) }
-        return page("quiz", title: quiz.title, blankFormValues(quiz), exchange: &exchange)
+        // The blank form only changes with the quiz (and the CSRF token), so it renders once per
+        // quiz revision.
+        return keptPage("quiz", key: "\(quiz.id) \(quiz.revision)", title: quiz.title, exchange: &exchange) {
+            quizValues(quiz, chosen: [:], missing: [])
+        }
     }
 
     func submitQuiz(_ exchange: inout Exchange) throws -> Response {
@@ -67,15 +71,6 @@ extension Portal {
             "wrongCount": .number(wrong.count),
         ]
         return page("quiz-result", title: "\(attempt.quizTitle): result", values, exchange: &exchange)
-    }
-
-    /// The form as first shown. Its values only change with the quiz, so they are built once per
-    /// quiz revision rather than for every page view.
-    private func blankFormValues(_ quiz: QuizView) -> TemplateValues {
-        if let kept = blankQuizForms.withLock({ $0[quiz.id] }), kept.revision == quiz.revision { return kept.values }
-        let values = quizValues(quiz, chosen: [:], missing: [])
-        blankQuizForms.withLock { $0[quiz.id] = (quiz.revision, values) }
-        return values
     }
 
     private func quizValues(_ quiz: QuizView, chosen: [Int64: Int64], missing: Set<Int64>) -> TemplateValues {

@@ -15,6 +15,16 @@ public enum Tokens {
         return base64URL(Array(bytes.prefix(count)))
     }
 
+    /// Whether `byte` is in the alphabet of `random()`'s tokens (base64url).
+    public static func isBase64URL(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "_"):
+            true
+        default: false
+        }
+    }
+
     /// What the database keeps of a session token or setup code: its SHA-256, hex.
     public static func storedHash(_ token: String) -> String {
         hex(Array(SHA256.hash(data: Array(token.utf8))))

@@ -29,7 +29,21 @@ public final class TemplateSet: Sendable {
     private struct Loaded: Sendable {
         var templates: [String: CompiledTemplate]
         var fingerprint: String
+        /// Counts loads, so a page rendered with older templates is not kept with newer ones.
+        var generation: Int
+        /// Pages rendered once per key (`render(page:key:...)`), for these templates only.
+        var kept: [String: KeptPage] = [:]
     }
+
+    /// A page rendered with `tokenStandIn` as its token, and where the stand-in landed.
+    private struct KeptPage: Sendable {
+        var bytes: [UInt8]
+        var tokenOffsets: [Int]
+    }
+
+    /// Stands in for the per-visitor token while a kept page renders: random characters of the
+    /// token alphabet (base64url), so escaping leaves it alone and no other text contains it.
+    private let tokenStandIn = Tokens.random()
 
     private let current: Locked<Loaded>
     private let watchForChanges: Bool
@@ -40,7 +54,7 @@ public final class TemplateSet: Sendable {
         self.watchForChanges = watchForChanges
         self.logger = logger
         let templates = try Self.compile(directory: directory)
-        current = Locked(Loaded(templates: templates, fingerprint: Self.fingerprint(directory)))
+        current = Locked(Loaded(templates: templates, fingerprint: Self.fingerprint(directory), generation: 0))
     }
 
     /// Checks every `.mustache` file under `directory` with swift-mustache, compiles it for
@@ -97,7 +111,8 @@ public final class TemplateSet: Sendable {
         do {
             let templates = try Self.compile(directory: directory)
             let fingerprint = Self.fingerprint(directory)
-            current.withLock { $0 = Loaded(templates: templates, fingerprint: fingerprint) }
+            // Kept pages go with the old templates.
+            current.withLock { $0 = Loaded(templates: templates, fingerprint: fingerprint, generation: $0.generation + 1) }
             logger.info("templates reloaded", metadata: ["directory": "\(directory)"])
             return nil
         } catch {
@@ -108,28 +123,88 @@ public final class TemplateSet: Sendable {
 
     /// Renders `page` with `values` inside the layout, as UTF-8.
     public func render(page: String, values: TemplateValues, layout: TemplateValues) -> [UInt8] {
-        let templates = currentTemplates()
+        let templates = currentTemplatesAndGeneration().templates
         var content: [UInt8] = []
         content.reserveCapacity(16 * 1024)
         var stack: [TemplateValue] = [.object(values)]
         templates[page]?.render(stack: &stack, into: &content, partials: templates)
+        return wrap(content, in: layout, templates: templates)
+    }
+
+    /// A rendered page inside the layout.
+    private func wrap(_ content: [UInt8], in layout: TemplateValues, templates: [String: CompiledTemplate]) -> [UInt8] {
         guard let layoutTemplate = templates["layout"] else { return content }
         var layoutValues = layout
         layoutValues["content"] = .html(content)
         var page: [UInt8] = []
         page.reserveCapacity(content.count + 2048)
-        stack = [.object(layoutValues)]
+        var stack: [TemplateValue] = [.object(layoutValues)]
         layoutTemplate.render(stack: &stack, into: &page, partials: templates)
         return page
     }
 
-    private func currentTemplates() -> [String: CompiledTemplate] {
+    /// As `render(page:values:layout:)`, for a page whose values depend only on `key`, apart from
+    /// one per-visitor token (the CSRF token) named `tokenName`. The page renders once per key and
+    /// set of templates; later views copy those bytes and write `token` where it goes. `values`
+    /// is only called when the page renders. Tokens must be base64url like `Tokens.random()`
+    /// (escaping leaves them alone); others render the page in full.
+    public func render(
+        page: String, key: String, values: () -> TemplateValues, tokenName: String, token: String,
+        layout: TemplateValues
+    ) -> [UInt8] {
+        guard token.utf8.count == tokenStandIn.utf8.count, token.utf8.allSatisfy(Tokens.isBase64URL) else {
+            var pageValues = values()
+            pageValues[tokenName] = .text(token)
+            return render(page: page, values: pageValues, layout: layout)
+        }
+        let (templates, generation) = currentTemplatesAndGeneration()
+        let name = page + "\u{0}" + key
+        var kept = current.withLock { $0.generation == generation ? $0.kept[name] : nil }
+        if kept == nil {
+            var pageValues = values()
+            pageValues[tokenName] = .text(tokenStandIn)
+            var content: [UInt8] = []
+            var stack: [TemplateValue] = [.object(pageValues)]
+            templates[page]?.render(stack: &stack, into: &content, partials: templates)
+            let rendered = KeptPage(bytes: content, tokenOffsets: Self.offsets(of: Array(tokenStandIn.utf8), in: content))
+            // Kept only with the templates it was rendered with: a reload may have come meanwhile.
+            current.withLock { if $0.generation == generation { $0.kept[name] = rendered } }
+            kept = rendered
+        }
+        guard let kept else { return [] }
+        var content = kept.bytes
+        let tokenBytes = Array(token.utf8)
+        content.withUnsafeMutableBufferPointer { bytes in
+            for offset in kept.tokenOffsets {
+                for index in tokenBytes.indices { bytes[offset + index] = tokenBytes[index] }
+            }
+        }
+        return wrap(content, in: layout, templates: templates)
+    }
+
+    /// Where `needle` starts in `haystack`, without overlaps.
+    static func offsets(of needle: [UInt8], in haystack: [UInt8]) -> [Int] {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return [] }
+        var found: [Int] = []
+        var index = 0
+        while index <= haystack.count - needle.count {
+            if haystack[index] == needle[0], haystack[index..<(index + needle.count)].elementsEqual(needle) {
+                found.append(index)
+                index += needle.count
+            } else {
+                index += 1
+            }
+        }
+        return found
+    }
+
+    private func currentTemplatesAndGeneration() -> (templates: [String: CompiledTemplate], generation: Int) {
         if watchForChanges {
             let fingerprint = Self.fingerprint(directory)
             let stale = current.withLock { $0.fingerprint != fingerprint }
             if stale { reload() }
         }
-        return current.withLock { $0.templates }
+        return current.withLock { ($0.templates, $0.generation) }
     }
 
     /// Names, sizes and modification times of the template files: changes when any file does.

@@ -11,7 +11,29 @@ public enum TemplateValue: Sendable, Equatable {
     case html([UInt8])
 
     /// A number, rendered in decimal.
-    public static func number(_ value: some BinaryInteger) -> TemplateValue { .text(String(value)) }
+    public static func number(_ value: some BinaryInteger) -> TemplateValue {
+        guard let small = Int(exactly: value), small >= 0, small < 1_000_000_000_000_000 else { return .text(String(value)) }
+        return .text(decimal(small))
+    }
+
+    /// `String(value)` for 0 ≤ value < 10¹⁵, without the generic integer printing: pages show
+    /// many ids and counts. Fifteen digits or fewer make a small (inline) string.
+    static func decimal(_ value: Int) -> String {
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        return String(unsafeUninitializedCapacity: digits) { buffer in
+            var remaining = value
+            for index in stride(from: digits - 1, through: 0, by: -1) {
+                buffer[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+            }
+            return digits
+        }
+    }
 
     /// An optional text: an absent value is simply not set (sections over it do not render).
     public static func optional(_ value: String?) -> TemplateValue? { value.map { .text($0) } }
@@ -62,10 +84,12 @@ public struct TemplateValues: Sendable, Equatable, Sequence, ExpressibleByDictio
     private func index(of name: String) -> Int? {
         // Most names differ in length, which is cheaper to compare than their bytes.
         let length = name.utf8.count
-        for index in entries.indices where entries[index].name.utf8.count == length && entries[index].name == name {
-            return index
+        return entries.withUnsafeBufferPointer { entries in
+            for index in entries.indices where entries[index].name.utf8.count == length && entries[index].name == name {
+                return index
+            }
+            return nil
         }
-        return nil
     }
 
     public var count: Int { entries.count }
