@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 BINARY := .build/debug/lynx-portal
 
-.PHONY: all deps test-deps build check lint format test integration run release bench clean
+.PHONY: all deps test-deps build check lint format test integration run release bench bench-instructions clean
 
 all: build
 
@@ -56,6 +56,12 @@ release: deps
 
 bench: deps
 	experiments/bench/run.sh
+
+# Instructions per request under valgrind: the same from run to run, for A/B of code changes.
+bench-instructions: deps
+	command -v valgrind >/dev/null || apt-get install -y -qq valgrind >/dev/null
+	$(SWIFT) build -c release
+	experiments/bench/instructions.py
 
 clean:
 	rm -rf .build dist .dev

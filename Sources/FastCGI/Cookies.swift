@@ -5,27 +5,36 @@
 public enum Cookies {
     public static func parse(_ header: String) -> [String: String] {
         var cookies: [String: String] = [:]
+        var header = header
         // Split bytes, not Characters: a `;` or `=` after a prepended character (U+0600, say) or
         // before a combining mark is one grapheme cluster with it and would not split, so another
         // application's `theme=x\u{600}` would swallow the session cookie after it.
-        for part in header.utf8.split(separator: UInt8(ascii: ";")) {
-            guard let equals = part.firstIndex(of: UInt8(ascii: "=")) else { continue }
-            let name = trimmingSpaces(part[..<equals])
-            var value = trimmingSpaces(part[part.index(after: equals)...])
-            if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
-                value = value.dropFirst().dropLast()
+        header.withUTF8 { bytes in
+            var start = 0
+            while start <= bytes.count {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
+                defer { start = end + 1 }
+                guard let equals = bytes[start..<end].firstIndex(of: UInt8(ascii: "=")) else { continue }
+                let name = trimmingSpaces(bytes, start..<equals)
+                var value = trimmingSpaces(bytes, (equals + 1)..<end)
+                if value.count >= 2, bytes[value.lowerBound] == UInt8(ascii: "\""),
+                    bytes[value.upperBound - 1] == UInt8(ascii: "\"")
+                {
+                    value = (value.lowerBound + 1)..<(value.upperBound - 1)
+                }
+                guard !name.isEmpty else { continue }
+                let key = String(decoding: UnsafeBufferPointer(rebasing: bytes[name]), as: UTF8.self)
+                guard cookies[key] == nil else { continue }
+                cookies[key] = String(decoding: UnsafeBufferPointer(rebasing: bytes[value]), as: UTF8.self)
             }
-            let key = String(decoding: name, as: UTF8.self)
-            guard !key.isEmpty, cookies[key] == nil else { continue }
-            cookies[key] = String(decoding: value, as: UTF8.self)
         }
         return cookies
     }
 
-    private static func trimmingSpaces(_ bytes: Substring.UTF8View) -> Substring.UTF8View {
-        var slice = bytes
-        while let first = slice.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { slice = slice.dropFirst() }
-        while let last = slice.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { slice = slice.dropLast() }
-        return slice
+    private static func trimmingSpaces(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Range<Int> {
+        var (lower, upper) = (range.lowerBound, range.upperBound)
+        while lower < upper, bytes[lower] == UInt8(ascii: " ") || bytes[lower] == UInt8(ascii: "\t") { lower += 1 }
+        while upper > lower, bytes[upper - 1] == UInt8(ascii: " ") || bytes[upper - 1] == UInt8(ascii: "\t") { upper -= 1 }
+        return lower..<upper
     }
 }

@@ -58,7 +58,9 @@ extension Database {
     ) throws {
         let statement = try cachedStatement(sql: sql)
         let handle = statement.sqliteStatement
-        sqlite3_reset(handle)
+        // Left reset by the last run (the defer below); only a statement someone else left
+        // running needs it now.
+        if sqlite3_stmt_busy(handle) != 0 { sqlite3_reset(handle) }
         defer {
             sqlite3_reset(handle)
             sqlite3_clear_bindings(handle)
