@@ -315,7 +315,7 @@ class Walkthrough:
             for index, fieldset in enumerate(fieldsets):
                 prompt = fieldset.find_element(By.TAG_NAME, "legend").text.split(". ", 1)[1]
                 answer = right[prompt]
-                for option in fieldset.find_elements(By.CSS_SELECTOR, ".option"):
+                for option in fieldset.find_elements(By.CSS_SELECTOR, "fieldset > label"):
                     text = option.text
                     if (text == answer) != (index == miss_index):
                         option.find_element(By.TAG_NAME, "input").click()
@@ -361,7 +361,7 @@ class Walkthrough:
         from selenium.webdriver.common.by import By
 
         def choose_right():
-            for option in self.driver.find_elements(By.CSS_SELECTOR, ".option"):
+            for option in self.driver.find_elements(By.CSS_SELECTOR, "fieldset > label"):
                 if option.text == missed["right"]:
                     option.find_element(By.TAG_NAME, "input").click()
             self.driver.find_element(By.XPATH, "//button[normalize-space()='Check answer']").click()
