@@ -116,20 +116,37 @@ class Bench:
         return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
 
     def wrk(self, label, url, headers=(), script=None, ceiling=None):
-        """One table row. With a ceiling row, the no-op responder is measured again right before
-        and right after, and the row is compared with the mean of those two: this machine's speed
-        drifts by a quarter within minutes, so a ceiling measured minutes earlier is not the one
-        this row ran against."""
+        """One table row. With a ceiling row, the row runs --repeat times, each run between two
+        half-length runs of the no-op responder (shared by neighbouring runs), and each run is
+        compared with the mean of the two around it: this machine's speed drifts by a quarter
+        within minutes, so a ceiling measured minutes earlier is not the one a row ran against.
+        The row reports the median run (by that ratio) and every run's ratio."""
         command = ["wrk", "-t2", f"-c{self.args.connections}", f"-d{self.args.duration}s", "--latency"]
         for header in headers:
             command += ["-H", header]
         if script:
             command += ["-s", str(script)]
+        runs = []
         before = self.adjacent_ceiling(ceiling) if ceiling else None
-        output = run(command + [url]).stdout
-        after = self.adjacent_ceiling(ceiling) if ceiling else None
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+        for _ in range(self.args.repeat if ceiling else 1):
+            output = run(command + [url]).stdout
+            after = self.adjacent_ceiling(ceiling) if ceiling else None
+            runs.append(self.parse_wrk(output, (before + after) / 2 if ceiling else None))
+            before = after
+        if ceiling:
+            runs.sort(key=lambda one: one["rps"] / one["adjacent"])
+        row = dict(runs[len(runs) // 2])
+        row.update({"label": label, "ceiling": ceiling, "url": url,
+                    "ratios": [one["rps"] / one["adjacent"] for one in runs] if ceiling else []})
+        self.rows.append(row)
+        print(f"{label:38s} {row['rps']:9.0f} req/s  p50 {row['p50']:7.2f} ms  p99 {row['p99']:7.2f} ms"
+              f"  non-2xx {row['non2xx']}" + (
+                  "  vs ceiling " + " ".join(f"{ratio:.0%}" for ratio in row["ratios"]) if ceiling else ""),
+              flush=True)
+        return row
 
+    @staticmethod
+    def parse_wrk(output, adjacent):
         def latency(percent):
             match = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
             value, unit = float(match.group(1)), match.group(2)
@@ -137,14 +154,9 @@ class Bench:
 
         errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
         socket_errors = re.search(r"Socket errors: (.*)", output)
-        row = {"label": label, "rps": rps, "p50": latency(50), "p99": latency(99),
-               "non2xx": int(errors.group(1)) if errors else 0,
-               "socket_errors": socket_errors.group(1) if socket_errors else "none", "ceiling": ceiling,
-               "url": url, "adjacent": (before + after) / 2 if ceiling else None}
-        self.rows.append(row)
-        print(f"{label:38s} {rps:9.0f} req/s  p50 {row['p50']:7.2f} ms  p99 {row['p99']:7.2f} ms"
-              f"  non-2xx {row['non2xx']}", flush=True)
-        return row
+        return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), "p50": latency(50),
+                "p99": latency(99), "non2xx": int(errors.group(1)) if errors else 0,
+                "socket_errors": socket_errors.group(1) if socket_errors else "none", "adjacent": adjacent}
 
     def main(self):
         tools = self.tmp / "tools"
@@ -298,22 +310,25 @@ class Bench:
             "```",
             "",
             f"Machine: {os.cpu_count()} cores, shared and noisy; wrk and Caddy run on the same cores as the portal.",
-            f"wrk: 2 threads, {self.args.connections} connections, {self.args.duration} s per row; portal "
+            f"wrk: 2 threads, {self.args.connections} connections, {self.args.duration} s per run; portal "
             f"{self.args.workers} workers; release binary `{self.binary.relative_to(REPO) if self.binary.is_relative_to(REPO) else self.binary}`.",
             "",
-            "| request | req/s | p50 ms | p99 ms | non-2xx | no-op ceiling around it, req/s | vs that ceiling |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| request | req/s | p50 ms | p99 ms | non-2xx | no-op ceiling around it, req/s | vs that ceiling | every run |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         ]
         for row in self.rows:
             adjacent = f"{row['adjacent']:.0f}" if row["adjacent"] else "—"
             ratio = f"{row['rps'] / row['adjacent'] * 100:.0f}%" if row["adjacent"] else "—"
+            every = " ".join(f"{one:.0%}" for one in row["ratios"]) or "—"
             lines.append(f"| {row['label']} | {row['rps']:.0f} | {row['p50']:.2f} | {row['p99']:.2f} | "
-                         f"{row['non2xx']} | {adjacent} | {ratio} |")
+                         f"{row['non2xx']} | {adjacent} | {ratio} | {every} |")
         lines += [
             "",
-            "Each row with a ratio ran between two half-length runs of the no-op responder, and is "
-            "compared with their mean: this machine drifts by a quarter within minutes, so the "
-            "ceiling row above, measured minutes earlier, is not the one a later row ran against.",
+            f"Each row with a ratio ran {self.args.repeat} times, each run between two half-length runs "
+            "of the no-op responder, and is compared with their mean; the row shows the median run "
+            "and the last column every run's ratio. This machine drifts by a quarter within minutes, "
+            "so the ceiling row above, measured minutes earlier, is not the one a later row ran "
+            "against.",
         ]
         lines += [
             "",
@@ -383,6 +398,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=str(REPO / "dist" / "lynx-portal" / "bin" / "lynx-portal"))
     parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per compared row (median reported)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--login-runs", type=int, default=20)
