@@ -75,14 +75,14 @@ class Bench:
         self.start(["caddy", "run", "--config", str(REPO / "deploy" / "Caddyfile"), "--adapter", "caddyfile"],
                    env=env, log=f"caddy-{port}")
 
-    def wait(self, url):
-        for _ in range(300):
+    def wait(self, url, attempts=300, pause=0.05, timeout=1):
+        for _ in range(attempts):
             try:
-                if requests.get(url, timeout=1).status_code == 200:
+                if requests.get(url, timeout=timeout).status_code == 200:
                     return
             except requests.RequestException:
                 pass
-            time.sleep(0.05)
+            time.sleep(pause)
         raise RuntimeError(f"{url} never answered; logs in {self.tmp}")
 
     def stop(self):

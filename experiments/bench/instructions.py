@@ -20,7 +20,6 @@ import os
 import pathlib
 import re
 import shutil
-import subprocess
 import sys
 import time
 
@@ -29,7 +28,6 @@ import requests
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
-import bench  # noqa: E402
 from bench import Bench, free_port, run  # noqa: E402
 from conftest import Client  # noqa: E402
 
@@ -74,17 +72,6 @@ class Counter:
         return int(total.replace(",", "")) / count
 
 
-def wait_for(url):
-    for _ in range(600):
-        try:
-            if requests.get(url, timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} never answered under valgrind")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=str(REPO / ".build" / "release" / "lynx-portal"))
@@ -118,8 +105,9 @@ def main():
         stack.caddy(portal_port, portal_socket, root)
         stack.caddy(noop_port, noop_socket, root)
         base, noop_base = f"http://127.0.0.1:{portal_port}", f"http://127.0.0.1:{noop_port}"
-        wait_for(base + "/healthz")
-        wait_for(noop_base + "/")
+        # Under valgrind the first answers take seconds.
+        stack.wait(base + "/healthz", attempts=600, pause=0.2, timeout=5)
+        stack.wait(noop_base + "/", attempts=600, pause=0.2, timeout=5)
 
         def login(name):
             code = re.search(r"^setup code: (\S+)$", run([str(binary), "user", "reset", name], env=stack.env).stdout,
