@@ -75,7 +75,8 @@ extension Database {
                 var value = value
                 code = value.withUTF8 { bytes in
                     bytes.withMemoryRebound(to: CChar.self) {
-                        sqlite3_bind_text(handle, position, $0.baseAddress, Int32($0.count), transientDestructor)
+                        // A nil pointer would bind NULL, not the empty text.
+                        sqlite3_bind_text(handle, position, $0.baseAddress ?? emptyText(), Int32($0.count), transientDestructor)
                     }
                 }
             }
@@ -94,6 +95,11 @@ extension Database {
         DatabaseError(
             resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqliteConnection)), sql: sql)
     }
+}
+
+/// A valid pointer to no characters (a static string's storage), for binding the empty text.
+private func emptyText() -> UnsafePointer<CChar> {
+    UnsafeRawPointer(("" as StaticString).utf8Start).assumingMemoryBound(to: CChar.self)
 }
 
 /// SQLite's SQLITE_TRANSIENT (a macro Swift cannot import): copy the bound bytes now.

@@ -68,3 +68,17 @@ import Testing
         #expect(Self.prompts(try quizzes.quiz(slug: "renamed")) == ["Question z?"])
     }
 }
+
+@Suite struct PageQueryTests {
+    @Test func emptyTextBindsAsEmptyTextNotNull() throws {
+        let temporary = try TemporaryDatabase()
+        defer { temporary.remove() }
+        let results = try temporary.database.pool.read { db in
+            try ["", "x", "é"].map { text in
+                try db.firstRow("SELECT ? IS NULL, length(?)", [.text(text), .text(text)]) { ($0.bool(0), $0.int(1)) }
+            }
+        }
+        #expect(results.map { $0?.0 } == [false, false, false])
+        #expect(results.map { $0?.1 } == [0, 1, 1])
+    }
+}
