@@ -24,14 +24,17 @@ public struct StudyDay: Sendable, Hashable, Comparable, CustomStringConvertible 
     }
 
     /// The study day containing `instant` for someone in `timeZone`.
+    ///
+    /// The local wall-clock time is the instant plus the zone's offset at that instant (what a
+    /// Calendar in that zone computes too), so the day starts at the day-start hour local time
+    /// even on a daylight-saving change day. Integer arithmetic: a Calendar per request cost
+    /// more than the page's queries.
     public init(containing instant: Date, in timeZone: TimeZone, dayStartHour: Int) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        // The local wall-clock hour decides, so the day starts at the day-start hour local
-        // time even on a daylight-saving change day.
-        let parts = calendar.dateComponents([.year, .month, .day, .hour], from: instant)
-        let date = StudyDay(year: parts.year!, month: parts.month!, day: parts.day!)
-        self = parts.hour! < dayStartHour ? date.adding(days: -1) : date
+        let seconds = Int64(instant.timeIntervalSince1970.rounded(.down))
+        let local = seconds + Int64(timeZone.secondsFromGMT(for: instant))
+        let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+        let hour = Int(local - days * 86_400) / 3600
+        self.init(daysSinceEpoch: hour < dayStartHour ? days - 1 : days)
     }
 
     /// The study day `count` days later (earlier when negative).

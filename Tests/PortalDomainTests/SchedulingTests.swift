@@ -219,6 +219,25 @@ struct StudyDayTests {
         #expect(StudyDay(containing: instant(utc), in: zone(zoneName), dayStartHour: 4) == day(expected))
     }
 
+    /// The study day's arithmetic (instant plus the zone's offset) agrees with a Calendar in
+    /// that zone at every step of 97 minutes through 2026, DST changes and odd offsets included.
+    @Test(arguments: ["America/Los_Angeles", "Europe/Berlin", "Asia/Kolkata", "Australia/Lord_Howe", "Pacific/Chatham", "UTC"])
+    func studyDayAgreesWithACalendarInTheZone(zoneName: String) {
+        let timeZone = zone(zoneName)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        var mismatches: [String] = []
+        for step in 0..<(366 * 24 * 60 / 97) {
+            let moment = instant("2026-01-01T00:00:00Z").addingTimeInterval(Double(step * 97 * 60))
+            let parts = calendar.dateComponents([.year, .month, .day, .hour], from: moment)
+            let date = StudyDay(year: parts.year!, month: parts.month!, day: parts.day!)
+            let expected = parts.hour! < 4 ? date.adding(days: -1) : date
+            let computed = StudyDay(containing: moment, in: timeZone, dayStartHour: 4)
+            if computed != expected { mismatches.append("\(moment): \(computed) vs \(expected)") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
+    }
+
     @Test func aDayStartHourOfZeroIsMidnight() {
         let losAngeles = zone("America/Los_Angeles")
         #expect(StudyDay(containing: instant("2026-01-16T07:59:00Z"), in: losAngeles, dayStartHour: 0) == day("2026-01-15"))

@@ -7,10 +7,10 @@ extension Portal {
     func home(_ exchange: inout Exchange) throws -> Response {
         let session = try exchange.requireLearner()
         let learner = session.learner
-        let day = today(for: learner, at: exchange.now)
+        let zone = timeZone(of: learner)
+        let day = today(in: zone, at: exchange.now)
         let summary = try HomeStore(database: database).summary(learnerID: learner.id, on: day)
         let due = summary.dueToday
-        let zone = timeZone(of: learner)
         var values: TemplateValues = [
             "username": .text(learner.username), "today": .text(longDate(day)), "due": .number(due),
             "hasDue": .bool(due > 0), "dueOne": .bool(due == 1),

@@ -10,7 +10,12 @@ extension Portal {
 
     /// The learner's study day now: their local date, where the day starts at `LYNX_DAY_START_HOUR`.
     func today(for learner: Learner, at now: Date) -> StudyDay {
-        StudyDay(containing: now, in: timeZone(of: learner), dayStartHour: configuration.dayStartHour)
+        today(in: timeZone(of: learner), at: now)
+    }
+
+    /// The study day now in `zone` (the learner's, from `timeZone(of:)`).
+    func today(in zone: TimeZone, at now: Date) -> StudyDay {
+        StudyDay(containing: now, in: zone, dayStartHour: configuration.dayStartHour)
     }
 
     static let weekdayNames = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
