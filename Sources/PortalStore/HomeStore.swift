@@ -21,10 +21,9 @@ public struct HomeStore: Sendable {
 
     public func summary(learnerID: Int64, on day: StudyDay, recent: Int = 3) throws -> HomeSummary {
         try database.read { db in
-            let due = try StudyStore.queueCount(db, learnerID: learnerID, day: day)
+            let queue = try StudyStore.queueOutlook(db, learnerID: learnerID, day: day)
             return HomeSummary(
-                dueToday: due,
-                nextDue: due == 0 ? try StudyStore.nextDueDay(db, learnerID: learnerID, after: day) : nil,
+                dueToday: queue.due, nextDue: queue.nextDue,
                 quizzes: try QuizStore.summaries(db, learnerID: learnerID),
                 recentEntries: try JournalStore.entries(db, learnerID: learnerID, page: 1, perPage: recent).entries)
         }

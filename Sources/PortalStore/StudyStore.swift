@@ -232,25 +232,37 @@ public struct StudyStore: Sendable {
         }
     }
 
-    /// The queue's length without reading it: scheduled cards not yet reviewed today (from the
-    /// covering index), plus same-day repeats that are not among them.
+    /// The queue's length without reading it: scheduled cards not yet reviewed today, plus
+    /// same-day repeats that are not among them (both counts from the covering index, in one
+    /// statement; ?1 is the learner, ?2 today).
     static func queueCount(_ db: Database, learnerID: Int64, day: StudyDay) throws -> Int {
-        let today = QueryArgument.text(day.description)
-        let scheduled =
-            try db.firstRow(
-                """
-                SELECT count(*) FROM review_card WHERE learner_id = ? AND retired = 0 AND due_day <= ?
-                    AND (last_reviewed_day IS NULL OR last_reviewed_day < ?)
-                """, [.int(learnerID), today, today]
-            ) { $0.int(0) } ?? 0
-        let repeats =
-            try db.firstRow(
-                """
-                SELECT count(*) FROM review_card WHERE learner_id = ? AND retired = 0 AND repeat_day = ?
-                    AND NOT (due_day <= ? AND (last_reviewed_day IS NULL OR last_reviewed_day < ?))
-                """, [.int(learnerID), today, today, today]
-            ) { $0.int(0) } ?? 0
-        return scheduled + repeats
+        try db.firstRow(
+            """
+            SELECT
+                (SELECT count(*) FROM review_card WHERE learner_id = ?1 AND retired = 0 AND due_day <= ?2
+                    AND (last_reviewed_day IS NULL OR last_reviewed_day < ?2)),
+                (SELECT count(*) FROM review_card WHERE learner_id = ?1 AND retired = 0 AND repeat_day = ?2
+                    AND NOT (due_day <= ?2 AND (last_reviewed_day IS NULL OR last_reviewed_day < ?2)))
+            """, [.int(learnerID), .text(day.description)]
+        ) { $0.int(0) + $0.int(1) } ?? 0
+    }
+
+    /// The queue's length as `queueCount` counts it and, when it is empty, the next due day
+    /// (`nextDueDay`): the home page's one statement.
+    static func queueOutlook(_ db: Database, learnerID: Int64, day: StudyDay) throws -> (due: Int, nextDue: StudyDay?) {
+        try db.firstRow(
+            """
+            SELECT
+                (SELECT count(*) FROM review_card WHERE learner_id = ?1 AND retired = 0 AND due_day <= ?2
+                    AND (last_reviewed_day IS NULL OR last_reviewed_day < ?2)),
+                (SELECT count(*) FROM review_card WHERE learner_id = ?1 AND retired = 0 AND repeat_day = ?2
+                    AND NOT (due_day <= ?2 AND (last_reviewed_day IS NULL OR last_reviewed_day < ?2))),
+                (SELECT min(due_day) FROM review_card WHERE learner_id = ?1 AND retired = 0 AND due_day > ?2)
+            """, [.int(learnerID), .text(day.description)]
+        ) { row in
+            let due = row.int(0) + row.int(1)
+            return (due, due == 0 ? row.optionalText(2).flatMap(StudyDay.init) : nil)
+        } ?? (0, nil)
     }
 
     /// The id `queue(...).first` would give, reading one row.

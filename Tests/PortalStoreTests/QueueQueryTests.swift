@@ -57,6 +57,10 @@ import Testing
                 #expect(state.card?.id == queue.first, "\(when)")
                 #expect(state.remaining == (queue.isEmpty ? 0 : queue.count), "\(when)")
                 #expect(try study.nextCard(learnerID: learner.id, on: when)?.id == queue.first, "\(when)")
+                let home = try HomeStore(database: database).summary(learnerID: learner.id, on: when)
+                #expect(home.dueToday == queue.count, "\(when)")
+                let next = try study.nextDueDay(learnerID: learner.id, after: when)
+                #expect(home.nextDue == (queue.isEmpty ? next : nil), "\(when)")
                 for card in cards {
                     #expect(try study.isQueued(cardID: card, learnerID: learner.id, on: when) == queue.contains(card))
                 }
