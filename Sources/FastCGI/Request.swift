@@ -45,14 +45,19 @@ public struct Request: Sendable {
 
     /// The decoded path. Throws for bad percent-encoding or invalid UTF-8.
     public func path() throws(RequestDecodingError) -> String {
-        let path = try URLEncoding.percentDecode(Array(rawPath.utf8), plusIsSpace: false)
+        let raw = rawPath
+        // Parameters are valid UTF-8 already (`Parameters.read`): with nothing to decode (and no
+        // NUL, which decoding refuses), the raw path is the path.
+        if !raw.isEmpty, !raw.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == 0 }) { return raw }
+        let path = try URLEncoding.percentDecode(Array(raw.utf8), plusIsSpace: false)
         return path.isEmpty ? "/" : path
     }
 
     public var queryString: String { params["QUERY_STRING"] ?? "" }
 
     public func query() throws(RequestDecodingError) -> FormFields {
-        try FormFields(urlencoded: Array(queryString.utf8))
+        let query = queryString
+        return query.isEmpty ? FormFields() : try FormFields(urlencoded: Array(query.utf8))
     }
 
     /// The urlencoded form in the body; empty for other content types.
@@ -63,6 +68,11 @@ public struct Request: Sendable {
     }
 
     public var cookies: [String: String] { Cookies.parse(params["HTTP_COOKIE"] ?? "") }
+
+    /// One cookie's value (`cookies[name]` without building the dictionary).
+    public func cookie(_ name: String) -> String? {
+        params["HTTP_COOKIE"].flatMap { Cookies.value(name, in: $0) }
+    }
 
     public var remoteAddress: String { params["REMOTE_ADDR"] ?? "unknown" }
 

@@ -25,6 +25,12 @@ public struct Response: Sendable {
 
     public func header(_ name: String) -> String? {
         headers.first { Self.sameName($0.name, name) }?.value
+            ?? fixedHeaders?.headers.first { Self.sameName($0.name, name) }?.value
+    }
+
+    /// Removes every header (of `headers`) whose name is one of `names`, in one pass.
+    public mutating func removeHeaders(named names: [String]) {
+        headers.removeAll { header in names.contains { Self.sameName($0, header.name) } }
     }
 
     /// Header names compare ASCII case-insensitively (without allocating lowercased copies).
@@ -37,30 +43,21 @@ public struct Response: Sendable {
     /// Header values have CR and LF removed so no handler can split the response.
     public var head: String { String(decoding: headBytes, as: UTF8.self) }
 
+    /// Header lines written after `headers`, encoded once: for the headers every response
+    /// carries (security policy and the like), which would otherwise be encoded per request.
+    public var fixedHeaders: HeaderBlock?
+
     /// `head` as the bytes written to the stream.
     public var headBytes: [UInt8] {
         var head: [UInt8] = []
-        head.reserveCapacity(768)
+        head.reserveCapacity(256 + (fixedHeaders?.bytes.count ?? 0))
         head.append(contentsOf: "Status: ".utf8)
         Self.appendDecimal(status, to: &head)
         head.append(UInt8(ascii: " "))
         head.append(contentsOf: Self.reason(for: status).utf8)
         head.append(contentsOf: "\r\n".utf8)
-        for (name, value) in headers {
-            var name = name
-            var value = value
-            name.withUTF8 { head.append(contentsOf: $0) }
-            head.append(contentsOf: ": ".utf8)
-            // Bytes, not Characters: "\r\n" is one Character equal to neither "\r" nor "\n".
-            value.withUTF8 { bytes in
-                if bytes.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }) {
-                    head.append(contentsOf: bytes.lazy.filter { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") })
-                } else {
-                    head.append(contentsOf: bytes)
-                }
-            }
-            head.append(contentsOf: "\r\n".utf8)
-        }
+        for (name, value) in headers { HeaderBlock.appendLine(name, value, to: &head) }
+        if let fixedHeaders { head.append(contentsOf: fixedHeaders.bytes) }
         head.append(contentsOf: "Content-Length: ".utf8)
         Self.appendDecimal(body.count, to: &head)
         head.append(contentsOf: "\r\n\r\n".utf8)
@@ -104,5 +101,37 @@ public struct Response: Sendable {
         case 503: "Service Unavailable"
         default: "Status \(status)"
         }
+    }
+}
+
+/// Header lines encoded once, for `Response.fixedHeaders`.
+public struct HeaderBlock: Sendable {
+    public let headers: [(name: String, value: String)]
+    let bytes: [UInt8]
+
+    public init(_ headers: [(name: String, value: String)]) {
+        self.headers = headers
+        var bytes: [UInt8] = []
+        for (name, value) in headers { Self.appendLine(name, value, to: &bytes) }
+        self.bytes = bytes
+    }
+
+    public var names: [String] { headers.map(\.name) }
+
+    /// "Name: value\r\n", with CR and LF removed from the value.
+    static func appendLine(_ name: String, _ value: String, to head: inout [UInt8]) {
+        var name = name
+        var value = value
+        name.withUTF8 { head.append(contentsOf: $0) }
+        head.append(contentsOf: ": ".utf8)
+        // Bytes, not Characters: "\r\n" is one Character equal to neither "\r" nor "\n".
+        value.withUTF8 { bytes in
+            if bytes.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }) {
+                head.append(contentsOf: bytes.lazy.filter { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") })
+            } else {
+                head.append(contentsOf: bytes)
+            }
+        }
+        head.append(contentsOf: "\r\n".utf8)
     }
 }

@@ -27,6 +27,13 @@ public final class Portal: RequestHandler {
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
         + "frame-ancestors 'none'; base-uri 'none'"
 
+    /// On every response, encoded once.
+    static let securityHeaders = HeaderBlock([
+        ("Content-Security-Policy", contentSecurityPolicy), ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY"),
+    ])
+    static let responseHeaderNames = securityHeaders.names + ["X-Request-Id"]
+
     static let loginAccountRule = Throttle.Rule(limit: 5, window: 15 * 60)
     static let loginAddressRule = Throttle.Rule(limit: 30, window: 15 * 60)
 
@@ -64,13 +71,13 @@ public final class Portal: RequestHandler {
                 metadata: ["request_id": "\(request.id)", "path": "\(request.rawPath)", "error": "\(error)"])
             response = errorPage(HTTPError(500), request: request, exchange: exchange)
         }
+        // The portal's values win over any a handler set.
+        response.removeHeaders(named: Self.responseHeaderNames)
+        response.headers.reserveCapacity(response.headers.count + 2 + (exchange?.setCookies.count ?? 0))
         for cookie in exchange?.setCookies ?? [] { response.addHeader("Set-Cookie", cookie) }
-        response.setHeader("Content-Security-Policy", Self.contentSecurityPolicy)
-        response.setHeader("X-Content-Type-Options", "nosniff")
-        response.setHeader("Referrer-Policy", "same-origin")
-        response.setHeader("X-Frame-Options", "DENY")
-        response.setHeader("X-Request-Id", request.id)
-        if response.header("Cache-Control") == nil { response.setHeader("Cache-Control", "no-store") }
+        response.fixedHeaders = Self.securityHeaders
+        response.addHeader("X-Request-Id", request.id)
+        if response.header("Cache-Control") == nil { response.addHeader("Cache-Control", "no-store") }
         return response
     }
 
@@ -96,9 +103,9 @@ public final class Portal: RequestHandler {
         } catch {
             throw HTTPError(400, "The address's query is not correctly encoded.")
         }
-        let cookies = request.cookies
-        exchange.formCookie = cookies[Self.formCookie].flatMap { $0.count == 43 ? $0 : nil }
-        if let token = cookies[Self.sessionCookie], token.count == 43 {
+        // Tokens are 43 base64url characters (bytes: `count` would walk grapheme clusters).
+        exchange.formCookie = request.cookie(Self.formCookie).flatMap { $0.utf8.count == 43 ? $0 : nil }
+        if let token = request.cookie(Self.sessionCookie), token.utf8.count == 43 {
             exchange.session = try accounts.session(tokenHash: Tokens.storedHash(token), now: exchange.nowSeconds)
         }
         return exchange

@@ -173,6 +173,9 @@ struct CookieParsingTests {
         ])
     func oddCookiesAreTolerated(header: String, expected: [String: String]) {
         #expect(Cookies.parse(header) == expected)
+        for name in Array(expected.keys) + ["missing", "b=", " a"] {
+            #expect(Cookies.value(name, in: header) == expected[name], "\(name)")
+        }
     }
 
     @Test func aSeparatorAfterAPrependedMarkStillSplitsCookies() {
@@ -182,6 +185,8 @@ struct CookieParsingTests {
 
     @Test func theFirstOfTwoCookiesWithTheSameNameWins() {
         #expect(Cookies.parse("lynx_session=first; other=1; lynx_session=second")["lynx_session"] == "first")
+        #expect(Cookies.value("lynx_session", in: "lynx_session=first; other=1; lynx_session=second") == "first")
+        #expect(Cookies.value("lynx_session", in: "lynx_session_old=x; lynx_sessio=y; lynx_session=z") == "z")
     }
 }
 
@@ -229,6 +234,14 @@ struct RequestTests {
 
     @Test func encodedNULInThePathIsRefused() throws {
         #expect(throws: RequestDecodingError.nulCharacter) { try request(["REQUEST_URI": "/quiz/a%00b"]).path() }
+        #expect(throws: RequestDecodingError.nulCharacter) { try request(["REQUEST_URI": "/quiz/a\u{0}b"]).path() }
+    }
+
+    @Test(
+        "a path with nothing to decode is the raw path",
+        arguments: [("/quiz/intro", "/quiz/intro"), ("/quiz/caf\u{e9}", "/quiz/caf\u{e9}"), ("", "/"), ("/a+b", "/a+b")])
+    func aPathWithNothingToDecodeIsTheRawPath(uri: String, path: String) throws {
+        #expect(try request(["REQUEST_URI": uri]).path() == path)
     }
 
     @Test func aQuestionMarkAfterAPrependedMarkStillEndsThePath() {
@@ -345,6 +358,25 @@ struct ResponseHeadTests {
         #expect(head == "Status: 303 See Other\r\nLocation: /nextSet-Cookie: stolen=1\r\nContent-Length: 0\r\n\r\n")
         let lines = head.utf8.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
         #expect(!lines.contains { $0.hasPrefix("Set-Cookie") }, "the value split the head into a new header line")
+    }
+
+    @Test func fixedHeadersFollowTheOthersWithLineBreaksStripped() {
+        var response = Response(status: 200, headers: [("Content-Type", "text/plain")], body: Array("ok".utf8))
+        response.fixedHeaders = HeaderBlock([("X-Frame-Options", "DENY"), ("X-Evil", "a\r\nSet-Cookie: b=1")])
+        response.addHeader("X-Request-Id", "abc")
+        #expect(
+            response.head
+                == "Status: 200 OK\r\nContent-Type: text/plain\r\nX-Request-Id: abc\r\nX-Frame-Options: DENY\r\n"
+                + "X-Evil: aSet-Cookie: b=1\r\nContent-Length: 2\r\n\r\n")
+        #expect(response.header("x-frame-options") == "DENY")
+        #expect(response.header("Content-Type") == "text/plain")
+    }
+
+    @Test func removeHeadersDropsEveryNamedHeaderInAnyCase() {
+        var response = Response(
+            status: 200, headers: [("x-frame-options", "SAMEORIGIN"), ("Location", "/"), ("X-Request-Id", "1")])
+        response.removeHeaders(named: ["X-Frame-Options", "X-Request-Id"])
+        #expect(response.headers.map(\.name) == ["Location"])
     }
 
     @Test func setHeaderReplacesRegardlessOfCaseAndAddHeaderAppends() {
