@@ -41,22 +41,34 @@ extension Database {
     /// the statement cache and errors stay GRDB's; this file is the only one that calls SQLite's
     /// C functions.
     func forEachRow(
-        _ sql: String, _ arguments: [QueryArgument], _ row: (borrowing QueryRow) throws -> Void
+        _ sql: StaticString, _ arguments: [QueryArgument], _ row: (borrowing QueryRow) throws -> Void
     ) throws {
         try run(sql, arguments, onlyFirst: false, row)
     }
 
     /// The first row's value, or nil when there is no row.
-    func firstRow<T>(_ sql: String, _ arguments: [QueryArgument], _ read: (borrowing QueryRow) throws -> T) throws -> T? {
+    func firstRow<T>(_ sql: StaticString, _ arguments: [QueryArgument], _ read: (borrowing QueryRow) throws -> T) throws -> T? {
         var found: T?
         try run(sql, arguments, onlyFirst: true) { found = try read($0) }
         return found
     }
 
+    /// Runs a page query that returns no rows (BEGIN, COMMIT).
+    func execute(page sql: StaticString) throws {
+        try run(sql, [], onlyFirst: false) { _ in }
+    }
+
+    /// The prepared statement for a page query: from the thread's reader when this is its
+    /// connection (found by the literal's address), otherwise from GRDB's statement cache.
+    private func pageStatement(_ sql: StaticString) throws -> Statement {
+        if let reader = ThreadReader.current, reader.owns(self) { return try reader.statement(sql, in: self) }
+        return try cachedStatement(sql: sql.description)
+    }
+
     private func run(
-        _ sql: String, _ arguments: [QueryArgument], onlyFirst: Bool, _ row: (borrowing QueryRow) throws -> Void
+        _ sql: StaticString, _ arguments: [QueryArgument], onlyFirst: Bool, _ row: (borrowing QueryRow) throws -> Void
     ) throws {
-        let statement = try cachedStatement(sql: sql)
+        let statement = try pageStatement(sql)
         let handle = statement.sqliteStatement
         // Left reset by the last run (the defer below); only a statement someone else left
         // running needs it now.
@@ -91,9 +103,10 @@ extension Database {
         }
     }
 
-    private func error(_ code: Int32, _ sql: String) -> DatabaseError {
+    private func error(_ code: Int32, _ sql: StaticString) -> DatabaseError {
         DatabaseError(
-            resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqliteConnection)), sql: sql)
+            resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqliteConnection)),
+            sql: sql.description)
     }
 }
 

@@ -64,11 +64,13 @@ public final class PortalDatabase: Sendable {
     /// Runs `block` in one read transaction (a consistent view of the database).
     public func read<T>(_ block: (Database) throws -> T) throws -> T {
         guard let threadReaders else { return try pool.read(block) }
-        return try threadReaders.connection().inDatabase { db in
-            try db.cachedStatement(sql: "BEGIN DEFERRED TRANSACTION").execute()
+        let reader = try threadReaders.reader()
+        if let db = try reader.scopeTransaction() { return try block(db) }
+        return try reader.run { db in
+            try db.execute(page: "BEGIN DEFERRED TRANSACTION")
             do {
                 let value = try block(db)
-                try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+                try db.execute(page: "COMMIT TRANSACTION")
                 return value
             } catch {
                 if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK TRANSACTION") }
@@ -81,7 +83,22 @@ public final class PortalDatabase: Sendable {
     /// an explicit transaction.
     public func readStatement<T>(_ block: (Database) throws -> T) throws -> T {
         guard let threadReaders else { return try pool.unsafeRead(block) }
-        return try threadReaders.connection().inDatabase(block)
+        let reader = try threadReaders.reader()
+        if let db = try reader.scopeTransaction() { return try block(db) }
+        return try reader.run(block)
+    }
+
+    /// Runs `block` with every `read` and `readStatement` it makes on this thread in one read
+    /// transaction, begun at the first of them: one snapshot for the whole of `block`.
+    ///
+    /// For a page view (the server's GET requests): its session lookup and its page's queries
+    /// then share one transaction and one trip through the connection's queue instead of one
+    /// each. Only for blocks that do not write: a write (through `pool`) is not seen by the
+    /// reads after it. Without per-thread readers, `block` simply runs.
+    public func readScope<T>(_ block: () throws -> T) throws -> T {
+        // A reader that cannot open leaves each read to report its own error.
+        guard let reader = try? threadReaders?.reader() else { return try block() }
+        return try reader.scope(block)
     }
 
     /// False when the database file was deleted or replaced under the running process (its
@@ -120,7 +137,7 @@ public final class PortalDatabase: Sendable {
     }
 }
 
-/// One read-only `DatabaseQueue` per thread, opened on the thread's first read. Only the owning
+/// One read-only connection per thread, opened on the thread's first read. Only the owning
 /// thread ever uses it, so its serial queue is never contended.
 ///
 /// The connections belong to this object, not to the threads: thread-specific storage only
@@ -133,7 +150,7 @@ final class ThreadReaders: @unchecked Sendable {
     private let path: String
     private let configuration: Configuration
     private let lock = NSLock()
-    private var opened: [DatabaseQueue] = []
+    private var opened: [ThreadReader] = []
 
     init(path: String, configuration: Configuration) {
         self.path = path
@@ -145,13 +162,102 @@ final class ThreadReaders: @unchecked Sendable {
         pthread_key_delete(key)
     }
 
-    func connection() throws -> DatabaseQueue {
+    func reader() throws -> ThreadReader {
         if let pointer = pthread_getspecific(key) {
-            return Unmanaged<DatabaseQueue>.fromOpaque(pointer).takeUnretainedValue()
+            return Unmanaged<ThreadReader>.fromOpaque(pointer).takeUnretainedValue()
         }
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
-        lock.withLock { opened.append(queue) }
-        pthread_setspecific(key, Unmanaged.passUnretained(queue).toOpaque())
-        return queue
+        let reader = ThreadReader(queue: try DatabaseQueue(path: path, configuration: configuration))
+        lock.withLock { opened.append(reader) }
+        pthread_setspecific(key, Unmanaged.passUnretained(reader).toOpaque())
+        return reader
+    }
+}
+
+/// A thread's read connection and the page queries prepared on it.
+///
+/// Page queries (`Database.forEachRow`, `firstRow`, `execute(page:)`) are string literals, so
+/// the literal's address names the query: while `run` is on the stack, the thread's current
+/// reader finds the prepared statement by comparing addresses, where GRDB's statement cache
+/// hashes the whole SQL text on every use (about a thousand instructions per statement, several
+/// statements per page view).
+final class ThreadReader: @unchecked Sendable {
+    let queue: DatabaseQueue
+    private var connection: SQLiteConnection?
+    private var statements: [(sql: UnsafeRawPointer, statement: Statement)] = []
+
+    init(queue: DatabaseQueue) {
+        self.queue = queue
+    }
+
+    deinit {
+        // Finalized on the connection's queue, before it closes.
+        queue.inDatabase { _ in statements.removeAll() }
+    }
+
+    private static let currentKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// The reader whose `run` the calling thread is in, if any.
+    static var current: ThreadReader? {
+        pthread_getspecific(currentKey).map { Unmanaged<ThreadReader>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    /// Runs `block` on this reader's connection, as the thread's current reader.
+    func run<T>(_ block: (Database) throws -> T) throws -> T {
+        try queue.inDatabase { db in
+            connection = db.sqliteConnection
+            let previous = pthread_getspecific(Self.currentKey)
+            pthread_setspecific(Self.currentKey, Unmanaged.passUnretained(self).toOpaque())
+            defer { pthread_setspecific(Self.currentKey, previous) }
+            return try block(db)
+        }
+    }
+
+    /// The connection while `scope` runs, and whether its transaction has begun.
+    private var scopeDatabase: Database?
+    private var scopeBegun = false
+
+    /// Runs `block` as a read scope (`PortalDatabase.readScope`); not reentrant.
+    func scope<T>(_ block: () throws -> T) throws -> T {
+        precondition(scopeDatabase == nil, "read scopes do not nest")
+        return try run { db in
+            scopeDatabase = db
+            scopeBegun = false
+            defer {
+                if scopeBegun, db.isInsideTransaction {
+                    do { try db.execute(page: "COMMIT TRANSACTION") } catch { try? db.execute(sql: "ROLLBACK TRANSACTION") }
+                }
+                scopeDatabase = nil
+                scopeBegun = false
+            }
+            return try block()
+        }
+    }
+
+    /// Inside `scope`: its connection, in its transaction (begun now if this is the first read).
+    func scopeTransaction() throws -> Database? {
+        guard let db = scopeDatabase else { return nil }
+        if !scopeBegun {
+            try db.execute(page: "BEGIN DEFERRED TRANSACTION")
+            scopeBegun = true
+        }
+        return db
+    }
+
+    /// True when `db` is this reader's connection.
+    func owns(_ db: Database) -> Bool {
+        connection != nil && db.sqliteConnection == connection
+    }
+
+    /// The page query `sql` prepared on `db` (this reader's connection), prepared on first use.
+    func statement(_ sql: StaticString, in db: Database) throws -> Statement {
+        let address = UnsafeRawPointer(sql.utf8Start)
+        for entry in statements where entry.sql == address { return entry.statement }
+        let statement = try db.makeStatement(sql: sql.description)
+        statements.append((address, statement))
+        return statement
     }
 }

@@ -56,10 +56,16 @@ public final class Portal: RequestHandler {
         var response: Response
         var exchange: Exchange?
         do {
-            var current = try prepare(request)
-            exchange = current
-            response = try dispatch(&current)
-            exchange = current
+            // A page view reads its session and its page from one snapshot, in one transaction
+            // (GET handlers do not write).
+            response = try request.method == "GET" ? database.readScope(serve) : serve()
+            func serve() throws -> Response {
+                var current = try prepare(request)
+                exchange = current
+                let response = try dispatch(&current)
+                exchange = current
+                return response
+            }
         } catch let error as HTTPError {
             response = errorPage(error, request: request, exchange: exchange)
         } catch let error as DatabaseError where Self.isUnavailable(error) {

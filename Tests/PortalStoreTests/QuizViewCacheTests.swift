@@ -81,4 +81,33 @@ import Testing
         #expect(results.map { $0?.0 } == [false, false, false])
         #expect(results.map { $0?.1 } == [0, 1, 1])
     }
+
+    /// Page queries on a thread's reader are prepared once per connection and found by the
+    /// literal's address; a read of another database inside a read uses that database's own
+    /// connection, and the outer read's statements still answer from the outer file.
+    @Test func readersKeepTheirStatementsApartAcrossNestedDatabases() throws {
+        let first = try TemporaryDatabase(perThreadReaders: true)
+        let second = try TemporaryDatabase(perThreadReaders: true)
+        defer {
+            first.remove()
+            second.remove()
+        }
+        try first.database.pool.write { db in try db.execute(sql: "CREATE TABLE marker (name TEXT)") }
+        try first.database.pool.write { db in try db.execute(sql: "INSERT INTO marker VALUES ('first')") }
+        try second.database.pool.write { db in try db.execute(sql: "CREATE TABLE marker (name TEXT)") }
+        try second.database.pool.write { db in try db.execute(sql: "INSERT INTO marker VALUES ('second')") }
+        func marker(_ db: Database) throws -> String? {
+            try db.firstRow("SELECT name FROM marker", []) { $0.text(0) }
+        }
+        for _ in 0..<3 {
+            let names = try first.database.read { db -> [String?] in
+                let outer = try marker(db)
+                let inner = try second.database.read { try marker($0) }
+                return [outer, inner, try marker(db)]
+            }
+            #expect(names == ["first", "second", "first"])
+        }
+        // Writes use the pool's writer, not a reader: GRDB's statement cache serves them.
+        #expect(try first.database.pool.write { try marker($0) } == "first")
+    }
 }
