@@ -225,3 +225,16 @@ extension MustacheLibrary {
         #expect(TemplateValue.number(UInt64.max) == .text(String(UInt64.max)))
     }
 }
+
+@Suite struct InsertionPointTests {
+    @Test(
+        arguments: [
+            ("<main>{{{content}}}</main>{{title}}", ["content"]), ("{{&content}}", ["content"]),
+            ("{{content}}", []), ("{{{content}}}{{{content}}}", []), ("{{#content}}x{{/content}}", []),
+            ("{{{content}}}{{#a}}{{content}}{{/a}}", []), ("{{#a}}{{{content}}}{{/a}}", []),
+            ("{{{content}}}{{> footer}}", []), ("{{{content.html}}}", []),
+        ])
+    func onlyASoleTopLevelUnescapedTagIsAnInsertionPoint(source: String, names: [String]) throws {
+        #expect(try CompiledTemplate(source).insertionPoints.map(\.name) == names)
+    }
+}

@@ -72,4 +72,41 @@ import Testing
         #expect(after.contains("<p>edited</p>"))
         #expect(calls == 2)
     }
+
+    /// The page goes straight into the layout's buffer only where `{{{content}}}` is the
+    /// layout's one use of the name, outside sections; every layout renders as it would with
+    /// the rendered page as its `content` value.
+    @Test(
+        arguments: [
+            "<main>{{{content}}}</main><p>{{title}}</p>", "{{&content}}", "{{#title}}[{{{content}}}]{{/title}}",
+            "<pre>{{content}}</pre>", "{{{content}}}{{{content}}}", "{{^missing}}{{{content}}}{{/missing}}",
+            "{{title}} only",
+        ])
+    func everyLayoutGetsThePageWhereItsContentTagIs(layoutText: String) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layout-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: repositoryTemplates, toPath: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try layoutText.write(toFile: directory + "/layout.mustache", atomically: true, encoding: .utf8)
+        let set = try TemplateSet(directory: directory, logger: Logger(label: "test"))
+        let token = Tokens.random()
+
+        // The reference: the page rendered alone, then handed to the layout as a value.
+        let templates = try TemplateSet.compile(directory: directory)
+        var values = Self.quizValues
+        values["csrf"] = .text(token)
+        var page: [UInt8] = []
+        var pageStack: [TemplateValue] = [.object(values)]
+        templates["quiz"]!.render(stack: &pageStack, into: &page, partials: templates)
+        var layout = Self.layout
+        layout["csrf"] = .text(token)
+        layout["content"] = .html(page)
+        var expected: [UInt8] = []
+        var layoutStack: [TemplateValue] = [.object(layout)]
+        templates["layout"]!.render(stack: &layoutStack, into: &expected, partials: templates)
+
+        #expect(Self.full(set, token: token) == expected)
+        var calls = 0
+        #expect(Self.kept(set, token: token, calls: &calls) == expected)
+        #expect(Self.kept(set, token: token, calls: &calls) == expected, "from the kept page")
+    }
 }

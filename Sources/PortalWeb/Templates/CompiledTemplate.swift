@@ -41,19 +41,65 @@ public struct CompiledTemplate: Sendable {
     }
 
     let nodes: [Node]
+    /// Names whose only tag in the template is one top-level `{{{name}}}` (or `{{&name}}`), with
+    /// that node's index; none when the template has partials (they might name them too).
+    let insertionPoints: [(name: String, index: Int)]
 
     init(_ source: String) throws(SyntaxError) {
         var parser = Parser(Array(source.utf8))
         nodes = try parser.parse()
+        insertionPoints = Self.insertionPoints(nodes)
+    }
+
+    private static func insertionPoints(_ nodes: [Node]) -> [(name: String, index: Int)] {
+        var uses: [String: Int] = [:]
+        var hasPartials = false
+        func count(_ nodes: [Node]) {
+            for node in nodes {
+                switch node {
+                case .text: break
+                case .variable(let path, _): uses[path[0], default: 0] += 1
+                case .section(let section):
+                    uses[section.path[0], default: 0] += 1
+                    count(section.body)
+                case .partial: hasPartials = true
+                }
+            }
+        }
+        count(nodes)
+        guard !hasPartials else { return [] }
+        return nodes.indices.compactMap { index in
+            guard case .variable(let path, escaped: false) = nodes[index], path.count == 1, uses[path[0]] == 1 else {
+                return nil
+            }
+            return (path[0], index)
+        }
     }
 
     /// Renders into `out`, looking names up in `stack` from the top down.
     func render(stack: inout [TemplateValue], into out: inout [UInt8], partials: [String: CompiledTemplate]) {
-        Self.render(nodes, stack: &stack, into: &out, partials: partials)
+        Self.render(nodes[...], stack: &stack, into: &out, partials: partials)
+    }
+
+    /// Renders into `out` with `insert` appending what `{{{name}}}` would show: the same bytes
+    /// as rendering with that value as `.html`, without first building the value. Only when
+    /// that tag is the name's one use and stands outside any section (`insertionPoints`);
+    /// otherwise renders nothing and returns false (the caller then renders the value and
+    /// `render`s).
+    func render(
+        stack: inout [TemplateValue], into out: inout [UInt8], partials: [String: CompiledTemplate],
+        inserting name: String, _ insert: (inout [UInt8]) -> Void
+    ) -> Bool {
+        guard let index = insertionPoints.first(where: { $0.name == name })?.index else { return false }
+        Self.render(nodes[..<index], stack: &stack, into: &out, partials: partials)
+        insert(&out)
+        Self.render(nodes[(index + 1)...], stack: &stack, into: &out, partials: partials)
+        return true
     }
 
     private static func render(
-        _ nodes: [Node], stack: inout [TemplateValue], into out: inout [UInt8], partials: [String: CompiledTemplate]
+        _ nodes: ArraySlice<Node>, stack: inout [TemplateValue], into out: inout [UInt8],
+        partials: [String: CompiledTemplate]
     ) {
         for node in nodes {
             switch node {
@@ -75,7 +121,7 @@ public struct CompiledTemplate: Sendable {
                     break
                 }
             case .section(let section):
-                let body = section.body
+                let body = section.body[...]
                 let value = lookup(section.path, in: stack)
                 if section.inverted {
                     switch value {
@@ -104,10 +150,10 @@ public struct CompiledTemplate: Sendable {
             case .partial(let name, let indentation):
                 guard let partial = partials[name] else { continue }
                 if indentation.isEmpty {
-                    render(partial.nodes, stack: &stack, into: &out, partials: partials)
+                    render(partial.nodes[...], stack: &stack, into: &out, partials: partials)
                 } else {
                     var inner: [UInt8] = []
-                    render(partial.nodes, stack: &stack, into: &inner, partials: partials)
+                    render(partial.nodes[...], stack: &stack, into: &inner, partials: partials)
                     indent(inner, by: indentation, into: &out)
                 }
             }

@@ -124,21 +124,34 @@ public final class TemplateSet: Sendable {
     /// Renders `page` with `values` inside the layout, as UTF-8.
     public func render(page: String, values: TemplateValues, layout: TemplateValues) -> [UInt8] {
         let templates = currentTemplatesAndGeneration().templates
-        var content: [UInt8] = []
-        content.reserveCapacity(16 * 1024)
-        var stack: [TemplateValue] = [.object(values)]
-        templates[page]?.render(stack: &stack, into: &content, partials: templates)
-        return wrap(content, in: layout, templates: templates)
+        return wrap(layout, templates: templates) { out in
+            var stack: [TemplateValue] = [.object(values)]
+            templates[page]?.render(stack: &stack, into: &out, partials: templates)
+        }
     }
 
-    /// A rendered page inside the layout.
-    private func wrap(_ content: [UInt8], in layout: TemplateValues, templates: [String: CompiledTemplate]) -> [UInt8] {
-        guard let layoutTemplate = templates["layout"] else { return content }
-        var layoutValues = layout
-        layoutValues["content"] = .html(content)
+    /// The layout around what `content` appends. The page goes straight into the layout's
+    /// buffer where `{{{content}}}` stands; a layout with the tag elsewhere (inside a section,
+    /// or escaped) gets the rendered page as its `content` value.
+    private func wrap(
+        _ layout: TemplateValues, templates: [String: CompiledTemplate], content: (inout [UInt8]) -> Void
+    ) -> [UInt8] {
         var page: [UInt8] = []
-        page.reserveCapacity(content.count + 2048)
-        var stack: [TemplateValue] = [.object(layoutValues)]
+        page.reserveCapacity(8 * 1024)
+        guard let layoutTemplate = templates["layout"] else {
+            content(&page)
+            return page
+        }
+        var stack: [TemplateValue] = [.object(layout)]
+        if layoutTemplate.render(stack: &stack, into: &page, partials: templates, inserting: "content", content) {
+            return page
+        }
+        var rendered: [UInt8] = []
+        content(&rendered)
+        var layoutValues = layout
+        layoutValues["content"] = .html(rendered)
+        stack = [.object(layoutValues)]
+        page.removeAll(keepingCapacity: true)
         layoutTemplate.render(stack: &stack, into: &page, partials: templates)
         return page
     }
@@ -172,14 +185,19 @@ public final class TemplateSet: Sendable {
             kept = rendered
         }
         guard let kept else { return [] }
-        var content = kept.bytes
-        let tokenBytes = Array(token.utf8)
-        content.withUnsafeMutableBufferPointer { bytes in
-            for offset in kept.tokenOffsets {
-                for index in tokenBytes.indices { bytes[offset + index] = tokenBytes[index] }
+        var token = token
+        return wrap(layout, templates: templates) { out in
+            let start = out.count
+            out.append(contentsOf: kept.bytes)
+            token.withUTF8 { tokenBytes in
+                out.withUnsafeMutableBufferPointer { bytes in
+                    // Each offset plus the token's length lies within the kept bytes.
+                    for offset in kept.tokenOffsets {
+                        (bytes.baseAddress! + start + offset).update(from: tokenBytes.baseAddress!, count: tokenBytes.count)
+                    }
+                }
             }
         }
-        return wrap(content, in: layout, templates: templates)
     }
 
     /// Where `needle` starts in `haystack`, without overlaps.
