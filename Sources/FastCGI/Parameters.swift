@@ -34,11 +34,12 @@ public struct Parameters: Sendable, ExpressibleByDictionaryLiteral {
         parameters.spans.reserveCapacity(32)
         while let entry = cursor.pointee {
             cursor += 1
-            let pair = UnsafeRawBufferPointer(start: entry, count: strlen(entry))
-            guard let equals = pair.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let length = strlen(entry)
+            guard let equalsSign = memchr(entry, Int32(UInt8(ascii: "=")), length) else { continue }
             let start = parameters.bytes.count
-            parameters.bytes.append(contentsOf: pair)
-            parameters.spans.append(Span(start: start, equals: start + equals, end: parameters.bytes.count))
+            parameters.bytes.append(contentsOf: UnsafeRawBufferPointer(start: entry, count: length))
+            parameters.spans.append(
+                Span(start: start, equals: start + (UnsafeRawPointer(equalsSign) - UnsafeRawPointer(entry)), end: start + length))
         }
         // Parameter bytes come from the client: remember invalid UTF-8 so the request gets a 400.
         // ASCII (nearly always all of it) needs no closer look.

@@ -69,10 +69,8 @@ public struct Request: Sendable {
 
     public var cookies: [String: String] { Cookies.parse(params["HTTP_COOKIE"] ?? "") }
 
-    /// One cookie's value (`cookies[name]` without building the dictionary).
-    public func cookie(_ name: String) -> String? {
-        params["HTTP_COOKIE"].flatMap { Cookies.value(name, in: $0) }
-    }
+    /// The `Cookie:` header, if the client sent one (`Cookies.value(_:in:)` finds one cookie).
+    public var cookieHeader: String? { params["HTTP_COOKIE"] }
 
     public var remoteAddress: String { params["REMOTE_ADDR"] ?? "unknown" }
 

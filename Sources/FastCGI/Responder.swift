@@ -118,6 +118,7 @@ public final class Responder: Sendable {
         let watching = events >= 0 && epoll_ctl(events, EPOLL_CTL_ADD, descriptor, &interest) == 0
         var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         var ready = epoll_event()
+        var ids = RequestIDs()
         defer { if events >= 0 { close(events) } }
         while !stopping.load(ordering: .acquiring) {
             let count: Int32
@@ -132,16 +133,15 @@ public final class Responder: Sendable {
             // FastCGI begin record: back to polling.
             guard FCGX_Accept_r(&request) >= 0 else { continue }
             running.add(1, ordering: .relaxed)
-            serve(&request)
+            serve(&request, id: ids.next())
             FCGX_Finish_r(&request)
             running.subtract(1, ordering: .relaxed)
         }
         FCGX_Free(&request, 0)
     }
 
-    private func serve(_ raw: inout FCGX_Request) {
+    private func serve(_ raw: inout FCGX_Request, id: String) {
         let (params, invalidEncoding) = Parameters.read(raw.envp)
-        let id = RequestID.make()
         var body: [UInt8] = []
         var tooLarge = false
         let announced = params["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
@@ -186,12 +186,34 @@ public final class Responder: Sendable {
 
 }
 
-/// Request ids: 12 lowercase hex digits from the system's random source.
-public enum RequestID {
-    public static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let value = generator.next() & 0xFFFF_FFFF_FFFF
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 12 - hex.count) + hex
+/// Request ids: 12 lowercase hex digits, from a generator each worker seeds once from the
+/// system's random source (SplitMix64). They name a request in the log and on its error page,
+/// so they need to be distinct, not secret: a system call per request bought nothing.
+struct RequestIDs {
+    private var state: UInt64
+
+    init() {
+        var system = SystemRandomNumberGenerator()
+        state = system.next()
+    }
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> String {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var mixed = state
+        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+        mixed ^= mixed >> 31
+        let value = mixed & 0xFFFF_FFFF_FFFF
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: 12) { buffer in
+            for index in 0..<12 {
+                buffer[index] = digits.utf8Start[Int((value >> UInt64(44 - 4 * index)) & 0xF)]
+            }
+            return 12
+        }
     }
 }

@@ -110,8 +110,9 @@ public final class Portal: RequestHandler {
             throw HTTPError(400, "The address's query is not correctly encoded.")
         }
         // Tokens are 43 base64url characters (bytes: `count` would walk grapheme clusters).
-        exchange.formCookie = request.cookie(Self.formCookie).flatMap { $0.utf8.count == 43 ? $0 : nil }
-        if let token = request.cookie(Self.sessionCookie), token.utf8.count == 43 {
+        let cookies = request.cookieHeader ?? ""
+        exchange.formCookie = Cookies.value(Self.formCookie, in: cookies).flatMap { $0.utf8.count == 43 ? $0 : nil }
+        if let token = Cookies.value(Self.sessionCookie, in: cookies), token.utf8.count == 43 {
             exchange.session = try accounts.session(tokenHash: Tokens.storedHash(token), now: exchange.nowSeconds)
         }
         return exchange

@@ -445,3 +445,22 @@ struct ASCIICheckTests {
         }
     }
 }
+
+@Suite("Request ids")
+struct RequestIDTests {
+    @Test func idsAreTwelveHexDigitsAndDistinct() {
+        var ids = RequestIDs()
+        let made = (0..<10_000).map { _ in ids.next() }
+        #expect(made.allSatisfy { $0.utf8.count == 12 && $0.utf8.allSatisfy { Array("0123456789abcdef".utf8).contains($0) } })
+        #expect(Set(made).count == made.count)
+    }
+
+    @Test func aSeedGivesItsSequenceAndWorkersSeedApart() {
+        // SplitMix64's first output for seed 0 is 0xe220a8397b1dcdaf; an id is its low 48 bits.
+        var seeded = RequestIDs(seed: 0)
+        #expect(seeded.next() == "a8397b1dcdaf")
+        var first = RequestIDs()
+        var second = RequestIDs()
+        #expect(first.next() != second.next())
+    }
+}
