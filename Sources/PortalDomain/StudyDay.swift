@@ -84,6 +84,53 @@ public struct StudyDay: Sendable, Hashable, Comparable, CustomStringConvertible 
     /// "2026-11-29 08:15": a time of day on this day.
     public func description(hour: Int, minute: Int) -> String { formatted(hour: hour, minute: minute) }
 
+    private static let weekdayNames: [StaticString] = [
+        "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+    ]
+    private static let monthNames: [StaticString] = [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+        "November", "December",
+    ]
+
+    /// "Monday 30 November 2026": how pages name a study day (English, as the templates are).
+    /// Written byte by byte, as `description` is: string interpolation cost more than the rest
+    /// of a small page's values.
+    public var longDescription: String {
+        guard (1...12).contains(month), (0...9999).contains(year), (1...99).contains(day) else {
+            return "\(Self.weekdayNames[weekday]) \(day) \(month) \(year)"
+        }
+        let weekdayName = Self.weekdayNames[weekday]
+        let monthName = Self.monthNames[month - 1]
+        let capacity = weekdayName.utf8CodeUnitCount + monthName.utf8CodeUnitCount + 9
+        return String(unsafeUninitializedCapacity: capacity) { buffer in
+            var count = 0
+            func put(_ text: StaticString) {
+                text.withUTF8Buffer { bytes in
+                    for byte in bytes {
+                        buffer[count] = byte
+                        count += 1
+                    }
+                }
+            }
+            func put(_ value: Int, digits: Int) {
+                var value = value
+                for index in stride(from: count + digits - 1, through: count, by: -1) {
+                    buffer[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+                count += digits
+            }
+            put(weekdayName)
+            put(" ")
+            put(day, digits: day < 10 ? 1 : 2)
+            put(" ")
+            put(monthName)
+            put(" ")
+            put(year, digits: year < 10 ? 1 : year < 100 ? 2 : year < 1000 ? 3 : 4)
+            return count
+        }
+    }
+
     private func formatted(hour: Int?, minute: Int) -> String {
         guard (0...9999).contains(year), (0...99).contains(hour ?? 0), (0...99).contains(minute) else {
             func pad(_ value: Int, _ width: Int) -> String {

@@ -231,12 +231,13 @@ public final class Portal: RequestHandler {
     }
 
     private func layoutValues(title: String, csrf: String, _ exchange: Exchange) -> TemplateValues {
-        var layout: TemplateValues = ["title": .text(title), "csrf": .text(csrf), "requestId": .text(exchange.request.id)]
-        if let learner = exchange.learner {
-            layout["signedIn"] = true
-            layout["username"] = .text(learner.username)
+        guard let learner = exchange.learner else {
+            return ["title": .text(title), "csrf": .text(csrf), "requestId": .text(exchange.request.id)]
         }
-        return layout
+        return [
+            "title": .text(title), "csrf": .text(csrf), "requestId": .text(exchange.request.id), "signedIn": true,
+            "username": .text(learner.username),
+        ]
     }
 
     func redirect(_ location: String) -> Response {

@@ -238,6 +238,25 @@ struct StudyDayTests {
         #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
     }
 
+    /// Pages name days as "Monday 30 November 2026": the same words Foundation's formatter
+    /// gives in English, for every fifth day from 1900 to 2100.
+    @Test func longDescriptionNamesTheDayAsAFormatterDoes() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")!
+        formatter.dateFormat = "EEEE d MMMM y"
+        var mismatches: [String] = []
+        var day = StudyDay(year: 1900, month: 1, day: 1)
+        while day < StudyDay(year: 2100, month: 12, day: 31) {
+            let instant = Date(timeIntervalSince1970: TimeInterval(day.daysSinceEpoch * 86_400))
+            if day.longDescription != formatter.string(from: instant) { mismatches.append(day.longDescription) }
+            day = day.adding(days: 5)
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(3))")
+        #expect(StudyDay(year: 2026, month: 11, day: 30).longDescription == "Monday 30 November 2026")
+        #expect(StudyDay(year: 2027, month: 2, day: 3).longDescription == "Wednesday 3 February 2027")
+    }
+
     @Test func aDayStartHourOfZeroIsMidnight() {
         let losAngeles = zone("America/Los_Angeles")
         #expect(StudyDay(containing: instant("2026-01-16T07:59:00Z"), in: losAngeles, dayStartHour: 0) == day("2026-01-15"))

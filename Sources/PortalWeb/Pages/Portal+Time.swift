@@ -18,19 +18,8 @@ extension Portal {
         StudyDay(containing: now, in: zone, dayStartHour: configuration.dayStartHour)
     }
 
-    static let weekdayNames = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
-    static let monthNames = [
-        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-        "November", "December",
-    ]
-
-    // Formatting by hand with StudyDay's day arithmetic: a DateFormatter per request, or even a
-    // Calendar per value, costs more than rendering the rest of the page.
-
     /// "Monday 30 November 2026" for a study day.
-    func longDate(_ day: StudyDay) -> String {
-        "\(Self.weekdayNames[day.weekday]) \(day.day) \(Self.monthNames[day.month - 1]) \(day.year)"
-    }
+    func longDate(_ day: StudyDay) -> String { day.longDescription }
 
     /// A stored instant in a learner's zone (`timeZone(of:)`), e.g. "2026-11-29 08:15".
     func localTime(_ seconds: Int64, in zone: TimeZone) -> String {

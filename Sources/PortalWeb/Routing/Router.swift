@@ -15,10 +15,10 @@ public struct HTTPError: Error {
 
 /// Path patterns like `/quiz/:slug` or `/journal/:id/edit`, matched segment by segment.
 struct RoutePattern: Sendable {
-    let segments: [Substring]
+    let segments: [String]
 
     init(_ pattern: String) {
-        segments = pattern.split(separator: "/", omittingEmptySubsequences: true)
+        segments = pattern.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
     }
 
     /// The captured `:name` values, or nil when `path` does not match.
@@ -26,14 +26,15 @@ struct RoutePattern: Sendable {
         match(parts: path.split(separator: "/", omittingEmptySubsequences: true))
     }
 
-    /// As `match(_:)`, for a path already split at "/".
+    /// As `match(_:)`, for a path already split at "/". Segments compare as bytes (paths are
+    /// not normalized: "/quiz/e\u{301}" is not "/quiz/\u{e9}").
     func match(parts: [Substring]) -> [String: String]? {
         guard parts.count == segments.count else { return nil }
         var captures: [String: String] = [:]
         for (segment, part) in zip(segments, parts) {
-            if segment.hasPrefix(":") {
+            if segment.utf8.first == UInt8(ascii: ":") {
                 captures[String(segment.dropFirst())] = String(part)
-            } else if segment != part {
+            } else if !segment.utf8.elementsEqual(part.utf8) {
                 return nil
             }
         }
@@ -47,13 +48,14 @@ struct Router: Sendable {
 
     struct Route: Sendable {
         let pattern: RoutePattern
-        let handlers: [String: Handler]
+        /// A route has one to three methods: a list, searched in order, is cheaper than hashing.
+        let handlers: [(method: String, handler: Handler)]
     }
 
     private(set) var routes: [Route] = []
 
-    mutating func add(_ pattern: String, _ handlers: [String: Handler]) {
-        routes.append(Route(pattern: RoutePattern(pattern), handlers: handlers))
+    mutating func add(_ pattern: String, _ handlers: KeyValuePairs<String, Handler>) {
+        routes.append(Route(pattern: RoutePattern(pattern), handlers: handlers.map { ($0.key, $0.value) }))
     }
 
     enum Resolution {
@@ -68,8 +70,10 @@ struct Router: Sendable {
         for route in routes {
             guard let captures = route.pattern.match(parts: parts) else { continue }
             let lookup = method == "HEAD" ? "GET" : method
-            if let handler = route.handlers[lookup] { return .found(handler, captures: captures) }
-            var allowed = route.handlers.keys.sorted()
+            if let handler = route.handlers.first(where: { $0.method == lookup })?.handler {
+                return .found(handler, captures: captures)
+            }
+            var allowed = route.handlers.map(\.method).sorted()
             if allowed.contains("GET") { allowed.append("HEAD") }
             return .methodNotAllowed(allowed: allowed)
         }

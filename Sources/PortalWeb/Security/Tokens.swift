@@ -27,7 +27,9 @@ public enum Tokens {
 
     /// What the database keeps of a session token or setup code: its SHA-256, hex.
     public static func storedHash(_ token: String) -> String {
-        hex(Array(SHA256.hash(data: Array(token.utf8))))
+        var token = token
+        let digest = token.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        return digest.withUnsafeBytes { hex($0.assumingMemoryBound(to: UInt8.self)) }
     }
 
     /// HMAC-SHA-256 of `message` under `key`, base64url.
@@ -37,6 +39,10 @@ public enum Tokens {
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
+        bytes.withUnsafeBufferPointer { hex($0) }
+    }
+
+    static func hex(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         // Every request hashes its session cookie: written in place, without a digit table array.
         String(unsafeUninitializedCapacity: bytes.count * 2) { out in
             func digit(_ value: UInt8) -> UInt8 { value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10 }
