@@ -143,7 +143,8 @@ public struct AccountStore: Sendable {
             try db.firstRow(
                 """
                 SELECT s.token_hash, s.csrf_token, s.expires_at, l.id, l.username, l.time_zone,
-                    l.password_hash, l.pepper_id, l.disabled, l.created_at, l.password_set_at
+                    l.password_hash, l.pepper_id, l.disabled, l.created_at, l.password_set_at,
+                    l.home_revision, (SELECT revision FROM catalog WHERE id = 1)
                 FROM session s JOIN learner l ON l.id = s.learner_id
                 WHERE s.token_hash = ? AND s.expires_at > ? AND l.disabled = 0
                 """, [.text(tokenHash), .int(now)]
@@ -153,7 +154,8 @@ public struct AccountStore: Sendable {
                     learner: Learner(
                         id: row.int64(3), username: row.text(4), timeZone: row.text(5), passwordHash: row.optionalText(6),
                         pepperID: row.optionalText(7), disabled: row.bool(8), createdAt: row.int64(9),
-                        passwordSetAt: row.optionalInt64(10)))
+                        passwordSetAt: row.optionalInt64(10)),
+                    homeVersion: HomeVersion(learner: row.int64(11), catalog: row.int64(12)))
             }
         }
     }

@@ -29,6 +29,31 @@ public struct SessionRecord: Sendable, Equatable {
     public var csrfToken: String
     public var expiresAt: Int64
     public var learner: Learner
+    /// Where the learner's home page stood when the session was read.
+    public var homeVersion: HomeVersion
+
+    public init(tokenHash: String, csrfToken: String, expiresAt: Int64, learner: Learner, homeVersion: HomeVersion) {
+        self.tokenHash = tokenHash
+        self.csrfToken = csrfToken
+        self.expiresAt = expiresAt
+        self.learner = learner
+        self.homeVersion = homeVersion
+    }
+}
+
+/// The revisions behind a learner's home page (migration v6-home-revision): the learner's
+/// `home_revision`, raised by every change to their cards, attempts, journal, name or time zone,
+/// and the quiz catalog's revision. Equal versions on the same study day mean an equal page.
+public struct HomeVersion: Sendable, Equatable, CustomStringConvertible {
+    public var learner: Int64
+    public var catalog: Int64
+
+    public init(learner: Int64, catalog: Int64) {
+        self.learner = learner
+        self.catalog = catalog
+    }
+
+    public var description: String { "\(learner).\(catalog)" }
 }
 
 public enum AccountError: Error, Equatable, CustomStringConvertible {

@@ -199,6 +199,44 @@ enum Schema {
                     END;
                     """)
         }
+        // What the home page shows of a learner changes only with these rows: each change raises
+        // the learner's home_revision (the quiz list, shared by all, raises catalog.revision),
+        // so a home page rendered for one revision can be shown again until the next change, in
+        // this process or another.
+        migrator.registerMigration("v6-home-revision") { db in
+            var triggers = """
+                ALTER TABLE learner ADD COLUMN home_revision INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE catalog (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL);
+                INSERT INTO catalog (id, revision) VALUES (1, 0);
+                CREATE TRIGGER learner_home_revised AFTER UPDATE OF username, time_zone ON learner BEGIN
+                    UPDATE learner SET home_revision = home_revision + 1 WHERE id = NEW.id;
+                END;
+
+                """
+            for table in ["review_card", "attempt", "journal_entry"] {
+                triggers += """
+                    CREATE TRIGGER \(table)_home_insert AFTER INSERT ON \(table) BEGIN
+                        UPDATE learner SET home_revision = home_revision + 1 WHERE id = NEW.learner_id;
+                    END;
+                    CREATE TRIGGER \(table)_home_update AFTER UPDATE ON \(table) BEGIN
+                        UPDATE learner SET home_revision = home_revision + 1 WHERE id IN (OLD.learner_id, NEW.learner_id);
+                    END;
+                    CREATE TRIGGER \(table)_home_delete AFTER DELETE ON \(table) BEGIN
+                        UPDATE learner SET home_revision = home_revision + 1 WHERE id = OLD.learner_id;
+                    END;
+
+                    """
+            }
+            for (event, name) in [("INSERT", "insert"), ("UPDATE", "update"), ("DELETE", "delete")] {
+                triggers += """
+                    CREATE TRIGGER quiz_catalog_\(name) AFTER \(event) ON quiz BEGIN
+                        UPDATE catalog SET revision = revision + 1 WHERE id = 1;
+                    END;
+
+                    """
+            }
+            try db.execute(sql: triggers)
+        }
         return migrator
     }
 }

@@ -218,14 +218,16 @@ public final class Portal: RequestHandler {
         return Response(status: status, headers: [("Content-Type", "text/html; charset=utf-8")], body: html)
     }
 
-    /// Renders a page whose values depend only on `key` (apart from the CSRF token) inside the
-    /// layout: the page itself renders once per key and set of templates (TemplateSet).
+    /// Renders a page whose values depend only on `version` (apart from the CSRF token) inside
+    /// the layout: the page itself renders once per version of its slot and set of templates
+    /// (TemplateSet.render(page:slot:version:...)).
     func keptPage(
-        _ name: String, key: String, title: String, exchange: inout Exchange, _ values: () -> TemplateValues
-    ) -> Response {
+        _ name: String, slot: String, version: String, title: String, exchange: inout Exchange,
+        _ values: () throws -> TemplateValues
+    ) rethrows -> Response {
         let csrf = csrfToken(&exchange)
-        let html = templates.render(
-            page: name, key: key, values: values, tokenName: "csrf", token: csrf,
+        let html = try templates.render(
+            page: name, slot: slot, version: version, values: values, tokenName: "csrf", token: csrf,
             layout: layoutValues(title: title, csrf: csrf, exchange))
         return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")], body: html)
     }

@@ -27,11 +27,13 @@ import Testing
         return set.render(page: "quiz", values: values, layout: layout)
     }
 
-    static func kept(_ set: TemplateSet, token: String, key: String = "q 1", calls: inout Int) -> [UInt8] {
+    static func kept(
+        _ set: TemplateSet, token: String, slot: String = "q", version: String = "1", calls: inout Int
+    ) -> [UInt8] {
         var layout = layout
         layout["csrf"] = .text(token)
         return set.render(
-            page: "quiz", key: key,
+            page: "quiz", slot: slot, version: version,
             values: {
                 calls += 1; return quizValues
             }, tokenName: "csrf", token: token,
@@ -47,9 +49,16 @@ import Testing
             #expect(page == Self.full(set, token: token))
             #expect(String(decoding: page, as: UTF8.self).contains("name=\"csrf\" value=\"\(token)\""))
         }
-        #expect(calls == 1, "the page rendered once for its key")
-        _ = Self.kept(set, token: Tokens.random(), key: "q 2", calls: &calls)
-        #expect(calls == 2, "another key renders again")
+        #expect(calls == 1, "the page rendered once for its version")
+        _ = Self.kept(set, token: Tokens.random(), version: "2", calls: &calls)
+        #expect(calls == 2, "another version renders again")
+        _ = Self.kept(set, token: Tokens.random(), version: "2", calls: &calls)
+        #expect(calls == 2, "and is kept in its turn")
+        _ = Self.kept(set, token: Tokens.random(), version: "1", calls: &calls)
+        #expect(calls == 3, "a slot keeps only its last version")
+        _ = Self.kept(set, token: Tokens.random(), slot: "other", version: "2", calls: &calls)
+        _ = Self.kept(set, token: Tokens.random(), version: "1", calls: &calls)
+        #expect(calls == 4, "slots are kept apart")
         // A token outside the alphabet (never issued) is rendered, and escaped, in full.
         let odd = "<" + String(repeating: "x", count: 42)
         #expect(Self.kept(set, token: odd, calls: &calls) == Self.full(set, token: odd))

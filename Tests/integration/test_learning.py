@@ -136,6 +136,32 @@ def test_every_attempt_is_kept_and_only_its_owner_sees_it(quiz_stack, name):
     assert client.get(bumped).status_code == 404
 
 
+def test_the_home_page_follows_every_change_behind_it(quiz_stack, name):
+    """Home is kept per learner until something on it changes (migration v6-home-revision):
+    an attempt, a journal entry, a quiz renamed by another process all show on the next view."""
+    client = quiz_stack.learner(name)
+    assert "not taken yet" in client.get("/").text
+    assert "not taken yet" in client.get("/").text  # the kept page
+    answer_quiz(quiz_stack, client, wrong_questions=2)
+    home = client.get("/")
+    assert "16/18" in home.text and "1 card due today" not in home.text
+    assert "No entries yet" in home.text
+    created = client.submit("/journal/new", "/journal/new", {"title": "Kept pages", "body": "b"})
+    assert created.status_code == 303
+    assert "Kept pages" in client.get("/").text
+    db = sqlite3.connect(quiz_stack.data / "portal.db", timeout=10)  # another process, writing
+    (title,) = db.execute("SELECT title FROM quiz WHERE slug = 'phase-0'").fetchone()
+    db.execute("UPDATE quiz SET title = 'Renamed elsewhere' WHERE slug = 'phase-0'")
+    db.commit()
+    try:
+        assert "Renamed elsewhere" in client.get("/").text
+    finally:
+        db.execute("UPDATE quiz SET title = ? WHERE slug = 'phase-0'", (title,))
+        db.commit()
+        db.close()
+    assert "Renamed elsewhere" not in client.get("/").text
+
+
 def study_day_case(fresh_stack_factory, zone, miss_at, not_due_at, due_at):
     stack = fresh_stack_factory(faketime=fake(miss_at, zone)).start()
     stack.cli("quiz", "import", str(QUIZ))

@@ -20,6 +20,7 @@ import os
 import pathlib
 import re
 import shutil
+import sqlite3
 import sys
 import time
 
@@ -44,12 +45,15 @@ class Counter:
     def control(self, *args):
         run(["callgrind_control", *args, str(self.process.pid)])
 
-    def measure(self, session, url, count, label):
+    def measure(self, session, url, count, label, before=None):
+        """`before`, if given, runs before each request (in this process, not the counted one)."""
         for _ in range(20):  # warm: the thread's read connection, caches, the kept quiz page
             session.get(url, allow_redirects=False)
         self.control("-z")
         self.control("-i", "on")
         for _ in range(count):
+            if before:
+                before()
             response = session.get(url, allow_redirects=False)
             assert response.status_code in (200, 303), (url, response.status_code)
         self.control("-i", "off")
@@ -123,15 +127,29 @@ def main():
         fresh = login("bencher")
         rows.append(("GET /login, logged in (a redirect)", portal.measure(fresh, base + "/login", args.requests, "login")))
         rows.append(("GET / (logged in)", portal.measure(fresh, base + "/", args.requests, "home")))
+        database = sqlite3.connect(stack.tmp / "data" / "portal.db", timeout=10, isolation_level=None)
+
+        def changed(name):
+            """A change behind `name`'s home page before each view (its revision raised, as any
+            review, attempt or journal entry raises it), so the page is read and rendered anew."""
+            return lambda: database.execute(
+                "UPDATE learner SET home_revision = home_revision + 1 WHERE username = ?", (name,))
+
+        rows.append(("GET / (logged in), rendered anew: a change before each view",
+                     portal.measure(fresh, base + "/", args.requests, "home-changed", before=changed("bencher"))))
         run([sys.executable, str(REPO / "experiments" / "seed" / "seed_class.py"), "--db",
              str(stack.tmp / "data" / "portal.db"), "--learners", "50", "--scale", "10", "--days", "365"])
         learner = login("student01")
         for path in ("/review", "/journal", "/quiz/phase-0", "/"):
             rows.append((f"GET {path} (class of 50)", portal.measure(learner, base + path, args.requests, path)))
+        rows.append(("GET / (class of 50), rendered anew", portal.measure(
+            learner, base + "/", args.requests, "/-changed", before=changed("student01"))))
         behind = login("student10")
         for path in ("/review", "/"):
             rows.append((f"GET {path} (class of 50, learner with a backlog)",
                          portal.measure(behind, base + path, args.requests, "backlog" + path)))
+        rows.append(("GET / (class of 50, learner with a backlog), rendered anew", portal.measure(
+            behind, base + "/", args.requests, "backlog/-changed", before=changed("student10"))))
     finally:
         stack.stop()
 
@@ -152,7 +170,10 @@ def main():
         "requests. The same from run to run, unlike requests/s on this machine. The kernel, Caddy "
         "and the client are not counted. Class rows: the seeded class of bench.py "
         "(experiments/seed/seed_class.py --scale 10; student01 keeps up with reviews, student10 "
-        "has a backlog).",
+        "has a backlog). GET / keeps each learner's page until something on it changes "
+        "(migration v6-home-revision); the rows \"rendered anew\" raise the learner's revision "
+        "before every view, as a review, attempt or journal entry would, so each view reads "
+        "and renders the page.",
         "",
         "| request | k instructions | × no-op |",
         "| --- | ---: | ---: |",

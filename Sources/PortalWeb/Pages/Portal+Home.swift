@@ -1,14 +1,28 @@
 import FastCGI
 import Foundation
+import PortalDomain
 import PortalStore
 
 extension Portal {
     /// Home: cards due today, quizzes with best score and last attempt, recent journal entries.
+    ///
+    /// The page is kept per learner while its version stands: the learner's and the quiz
+    /// catalog's revisions (read with the session), the study day and the time zone it was
+    /// rendered for. Any change behind the page raises a revision (migration v6-home-revision),
+    /// so a view after a change reads and renders afresh; a view with nothing changed copies
+    /// the page rendered before.
     func home(_ exchange: inout Exchange) throws -> Response {
         let session = try exchange.requireLearner()
         let learner = session.learner
         let zone = timeZone(of: learner)
         let day = today(in: zone, at: exchange.now)
+        let version = "\(session.homeVersion) \(day) \(learner.timeZone)"
+        return try keptPage("home", slot: String(learner.id), version: version, title: "Home", exchange: &exchange) {
+            try homeValues(learner, zone: zone, day: day)
+        }
+    }
+
+    private func homeValues(_ learner: Learner, zone: TimeZone, day: StudyDay) throws -> TemplateValues {
         let summary = try HomeStore(database: database).summary(learnerID: learner.id, on: day)
         let due = summary.dueToday
         var values: TemplateValues = [
@@ -33,6 +47,6 @@ extension Portal {
         let recent = summary.recentEntries
         values["hasEntries"] = .bool(!recent.isEmpty)
         values["entries"] = .list(recent.map { .object(listingValues($0, in: zone)) })
-        return page("home", title: "Home", values, exchange: &exchange)
+        return values
     }
 }

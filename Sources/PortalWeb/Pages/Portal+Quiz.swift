@@ -10,7 +10,9 @@ extension Portal {
         guard let quiz = try quizzes.quiz(slug: exchange.capture("slug")) else { throw HTTPError(404) }
         // The blank form only changes with the quiz (and the CSRF token), so it renders once per
         // quiz revision.
-        return keptPage("quiz", key: "\(quiz.id) \(quiz.revision)", title: quiz.title, exchange: &exchange) {
+        return keptPage(
+            "quiz", slot: quiz.slug, version: "\(quiz.id) \(quiz.revision)", title: quiz.title, exchange: &exchange
+        ) {
             quizValues(quiz, chosen: [:], missing: [])
         }
     }

@@ -31,12 +31,14 @@ public final class TemplateSet: Sendable {
         var fingerprint: String
         /// Counts loads, so a page rendered with older templates is not kept with newer ones.
         var generation: Int
-        /// Pages rendered once per key (`render(page:key:...)`), for these templates only.
+        /// The page last rendered for each slot (`render(page:slot:version:...)`), for these
+        /// templates only.
         var kept: [String: KeptPage] = [:]
     }
 
     /// A page rendered with `tokenStandIn` as its token, and where the stand-in landed.
     private struct KeptPage: Sendable {
+        var version: String
         var bytes: [UInt8]
         var tokenOffsets: [Int]
     }
@@ -156,30 +158,36 @@ public final class TemplateSet: Sendable {
         return page
     }
 
-    /// As `render(page:values:layout:)`, for a page whose values depend only on `key`, apart from
-    /// one per-visitor token (the CSRF token) named `tokenName`. The page renders once per key and
-    /// set of templates; later views copy those bytes and write `token` where it goes. `values`
-    /// is only called when the page renders. Tokens must be base64url like `Tokens.random()`
-    /// (escaping leaves them alone); others render the page in full.
+    /// As `render(page:values:layout:)`, for a page whose values depend only on `version`,
+    /// apart from one per-visitor token (the CSRF token) named `tokenName`. Each `slot` of a page
+    /// (a quiz, a learner's home) keeps the page last rendered for it: while the version stays
+    /// the same (and the templates), later views copy those bytes and write `token` where it
+    /// goes; another version renders and replaces it. `values` is only called when the page
+    /// renders. Tokens must be base64url like `Tokens.random()` (escaping leaves them alone);
+    /// others render the page in full.
     public func render(
-        page: String, key: String, values: () -> TemplateValues, tokenName: String, token: String,
-        layout: TemplateValues
-    ) -> [UInt8] {
+        page: String, slot: String, version: String, values: () throws -> TemplateValues, tokenName: String,
+        token: String, layout: TemplateValues
+    ) rethrows -> [UInt8] {
         guard token.utf8.count == tokenStandIn.utf8.count, token.utf8.allSatisfy(Tokens.isBase64URL) else {
-            var pageValues = values()
+            var pageValues = try values()
             pageValues[tokenName] = .text(token)
             return render(page: page, values: pageValues, layout: layout)
         }
         let (templates, generation) = currentTemplatesAndGeneration()
-        let name = page + "\u{0}" + key
-        var kept = current.withLock { $0.generation == generation ? $0.kept[name] : nil }
+        let name = page + "\u{0}" + slot
+        var kept = current.withLock { loaded -> KeptPage? in
+            guard loaded.generation == generation, let page = loaded.kept[name], page.version == version else { return nil }
+            return page
+        }
         if kept == nil {
-            var pageValues = values()
+            var pageValues = try values()
             pageValues[tokenName] = .text(tokenStandIn)
             var content: [UInt8] = []
             var stack: [TemplateValue] = [.object(pageValues)]
             templates[page]?.render(stack: &stack, into: &content, partials: templates)
-            let rendered = KeptPage(bytes: content, tokenOffsets: Self.offsets(of: Array(tokenStandIn.utf8), in: content))
+            let rendered = KeptPage(
+                version: version, bytes: content, tokenOffsets: Self.offsets(of: Array(tokenStandIn.utf8), in: content))
             // Kept only with the templates it was rendered with: a reload may have come meanwhile.
             current.withLock { if $0.generation == generation { $0.kept[name] = rendered } }
             kept = rendered
