@@ -329,6 +329,12 @@ class Bench:
             "and the last column every run's ratio. This machine drifts by a quarter within minutes, "
             "so the ceiling row above, measured minutes earlier, is not the one a later row ran "
             "against.",
+            "",
+            "The `GET /` rows are one learner viewing an unchanged home page again and again: the "
+            "portal keeps each learner's home page until something on it changes (a review, an "
+            "attempt, a journal entry, a quiz import; migration v6-home-revision), so these views "
+            "copy the kept page. What a view after a change costs (the page read and rendered "
+            "anew) is in INSTRUCTIONS.md, the rows \"rendered anew\".",
         ]
         lines += [
             "",
