@@ -119,3 +119,40 @@ import Testing
         #expect(Self.kept(set, token: token, calls: &calls) == expected, "from the kept page")
     }
 }
+
+@Suite struct TokenOffsetTests {
+    /// The plain definition: every non-overlapping start, left to right.
+    static func naive(_ needle: [UInt8], _ haystack: [UInt8]) -> [Int] {
+        var found: [Int] = []
+        var index = 0
+        while !needle.isEmpty, index + needle.count <= haystack.count {
+            if Array(haystack[index..<(index + needle.count)]) == needle {
+                found.append(index)
+                index += needle.count
+            } else {
+                index += 1
+            }
+        }
+        return found
+    }
+
+    @Test func offsetsAgreeWithThePlainDefinition() {
+        let cases: [(String, String)] = [
+            ("aaa", "aaaaaaa"), ("ab", "abab_ab"), ("xyz", "xy"), ("tok", "tok"), ("tok", "atok"), ("q", ""),
+            ("", "abc"),
+        ]
+        for (needle, haystack) in cases {
+            #expect(
+                TemplateSet.offsets(of: Array(needle.utf8), in: Array(haystack.utf8))
+                    == Self.naive(Array(needle.utf8), Array(haystack.utf8)), "\(needle) in \(haystack)")
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let needle = (0..<Int.random(in: 1...4, using: &generator)).map { _ in UInt8.random(in: 97...99, using: &generator) }
+            let haystack = (0..<Int.random(in: 0...60, using: &generator)).map { _ in
+                UInt8.random(in: 97...99, using: &generator)
+            }
+            #expect(TemplateSet.offsets(of: needle, in: haystack) == Self.naive(needle, haystack))
+        }
+    }
+}

@@ -208,17 +208,27 @@ public final class TemplateSet: Sendable {
         }
     }
 
-    /// Where `needle` starts in `haystack`, without overlaps.
+    /// Where `needle` starts in `haystack`, without overlaps. Candidates are found with memchr
+    /// and checked with memcmp: a kept page is searched once per render, and comparing byte by
+    /// byte in Swift cost about as much as rendering it.
     static func offsets(of needle: [UInt8], in haystack: [UInt8]) -> [Int] {
         guard !needle.isEmpty, haystack.count >= needle.count else { return [] }
         var found: [Int] = []
-        var index = 0
-        while index <= haystack.count - needle.count {
-            if haystack[index] == needle[0], haystack[index..<(index + needle.count)].elementsEqual(needle) {
-                found.append(index)
-                index += needle.count
-            } else {
-                index += 1
+        haystack.withUnsafeBytes { all in
+            needle.withUnsafeBytes { wanted in
+                let first = Int32(wanted[0])
+                var index = 0
+                while index <= all.count - wanted.count,
+                    let hit = memchr(all.baseAddress! + index, first, all.count - wanted.count + 1 - index)
+                {
+                    let offset = UnsafeRawPointer(hit) - all.baseAddress!
+                    if memcmp(hit, wanted.baseAddress!, wanted.count) == 0 {
+                        found.append(offset)
+                        index = offset + wanted.count
+                    } else {
+                        index = offset + 1
+                    }
+                }
             }
         }
         return found
