@@ -3,6 +3,8 @@ import FastCGI
 /// `Cookies.parse` splits on the bytes `;` and `=` whatever characters surround them (a `;`
 /// after U+0600 is still a separator), never keeps an empty or padded name, never returns more
 /// cookies than `;`-separated parts, and a jar written back as a header parses to itself.
+/// `Cookies.value`, the one-cookie lookup the portal uses per request, agrees with `parse` for
+/// every name found and for names that are not there.
 enum CookiesFuzz {
     static func run(_ payload: ArraySlice<UInt8>) {
         // Headers reach the portal decoded leniently (see Responder.params), so do the same here.
@@ -16,6 +18,12 @@ enum CookiesFuzz {
             check(!name.utf8.contains(UInt8(ascii: "=")), "cookie name \(name.debugDescription) holds a '='")
             check(!value.utf8.contains(UInt8(ascii: ";")), "cookie value \(value.debugDescription) holds a ';'")
             check(!isPadded(name), "cookie name \(name.debugDescription) keeps its padding")
+        }
+        for name in Array(cookies.keys) + ["lynx_session", "lynx_form", "", " "] {
+            let found = Cookies.value(name, in: header)
+            check(
+                found == cookies[name],
+                "value(\(name.debugDescription)) is \(found.debugDescription), parse says \(cookies[name].debugDescription)")
         }
         // Values that parse to themselves: not in quotes, not padded.
         let plain = cookies.filter { !$0.value.hasPrefix("\"") && !isPadded($0.value) }
