@@ -404,7 +404,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=str(REPO / "dist" / "lynx-portal" / "bin" / "lynx-portal"))
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per compared row (median reported)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per compared row (median reported)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--login-runs", type=int, default=20)
