@@ -232,23 +232,15 @@ public struct StudyStore: Sendable {
         }
     }
 
-    /// The queue's length without reading it: scheduled cards not yet reviewed today, plus
-    /// same-day repeats that are not among them (both counts from the covering index, in one
-    /// statement; ?1 is the learner, ?2 today).
+    /// The queue's length without reading it (`queueOutlook`'s count).
     static func queueCount(_ db: Database, learnerID: Int64, day: StudyDay) throws -> Int {
-        try db.firstRow(
-            """
-            SELECT
-                (SELECT count(*) FROM review_card WHERE learner_id = ?1 AND retired = 0 AND due_day <= ?2
-                    AND (last_reviewed_day IS NULL OR last_reviewed_day < ?2)),
-                (SELECT count(*) FROM review_card WHERE learner_id = ?1 AND retired = 0 AND repeat_day = ?2
-                    AND NOT (due_day <= ?2 AND (last_reviewed_day IS NULL OR last_reviewed_day < ?2)))
-            """, [.int(learnerID), .text(day.description)]
-        ) { $0.int(0) + $0.int(1) } ?? 0
+        try queueOutlook(db, learnerID: learnerID, day: day).due
     }
 
-    /// The queue's length as `queueCount` counts it and, when it is empty, the next due day
-    /// (`nextDueDay`): the home page's one statement.
+    /// The queue's length without reading it, and when it is empty the next due day
+    /// (`nextDueDay`), in one statement: scheduled cards not yet reviewed today plus same-day
+    /// repeats that are not among them, both counted from the covering index (?1 is the learner,
+    /// ?2 today).
     static func queueOutlook(_ db: Database, learnerID: Int64, day: StudyDay) throws -> (due: Int, nextDue: StudyDay?) {
         try db.firstRow(
             """
