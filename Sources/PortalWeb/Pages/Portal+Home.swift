@@ -7,16 +7,16 @@ extension Portal {
     /// Home: cards due today, quizzes with best score and last attempt, recent journal entries.
     ///
     /// The page is kept per learner while its version stands: the learner's and the quiz
-    /// catalog's revisions (read with the session), the study day and the time zone it was
-    /// rendered for. Any change behind the page raises a revision (migration v6-home-revision),
-    /// so a view after a change reads and renders afresh; a view with nothing changed copies
-    /// the page rendered before.
+    /// catalog's revisions (read with the session) and the study day it was rendered for. Any
+    /// change behind the page, the learner's time zone included, raises a revision (migration
+    /// v6-home-revision), so a view after a change reads and renders afresh; a view with nothing
+    /// changed copies the page rendered before.
     func home(_ exchange: inout Exchange) throws -> Response {
         let session = try exchange.requireLearner()
         let learner = session.learner
         let zone = timeZone(of: learner)
         let day = today(in: zone, at: exchange.now)
-        let version = "\(session.homeVersion) \(day) \(learner.timeZone)"
+        let version = "\(session.homeVersion) \(day)"
         return try keptPage("home", slot: String(learner.id), version: version, title: "Home", exchange: &exchange) {
             try homeValues(learner, zone: zone, day: day)
         }
