@@ -17,6 +17,16 @@ struct TemporaryDatabase {
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
+
+    var accounts: AccountStore { AccountStore(database: database) }
+    var quizzes: QuizStore { QuizStore(database: database) }
+    var study: StudyStore { StudyStore(database: database) }
+    var journal: JournalStore { JournalStore(database: database) }
+
+    /// A learner in UTC with a setup code, as `user add` makes one.
+    func addLearner(_ name: String, now: Int64) throws -> Learner {
+        try accounts.addLearner(username: name, timeZone: "UTC", codeHash: name, now: now, codeExpiresAt: now + 100)
+    }
 }
 
 /// A quiz with one question per key, each with a right and a wrong option.

@@ -12,16 +12,11 @@ import Testing
         let temporary = try TemporaryDatabase()
         defer { temporary.remove() }
         let database = temporary.database
-        let accounts = AccountStore(database: database)
-        let quizzes = QuizStore(database: database)
-        let study = StudyStore(database: database)
-        let journal = JournalStore(database: database)
+        let (accounts, quizzes, study, journal) = (temporary.accounts, temporary.quizzes, temporary.study, temporary.journal)
         let now: Int64 = 1_800_000_000
         let day = StudyDay(year: 2027, month: 1, day: 15)
-        let ana = try accounts.addLearner(
-            username: "ana", timeZone: "UTC", codeHash: "a", now: now, codeExpiresAt: now + 100)
-        let ben = try accounts.addLearner(
-            username: "ben", timeZone: "UTC", codeHash: "b", now: now, codeExpiresAt: now + 100)
+        let ana = try temporary.addLearner("ana", now: now)
+        let ben = try temporary.addLearner("ben", now: now)
         try accounts.openSession(
             AccountStore.NewSession(tokenHash: "s", csrfToken: "c", expiresAt: now + 10_000), learnerID: ana.id, now: now)
         func version() throws -> HomeVersion { try #require(try accounts.session(tokenHash: "s", now: now)).homeVersion }

@@ -44,14 +44,10 @@ import Testing
         defer { temporary.remove() }
         let database = temporary.database
 
-        let accounts = AccountStore(database: database)
-        let quizzes = QuizStore(database: database)
-        let study = StudyStore(database: database)
-        let journal = JournalStore(database: database)
+        let (accounts, quizzes, study, journal) = (temporary.accounts, temporary.quizzes, temporary.study, temporary.journal)
         let now: Int64 = 1_800_000_000
         let day = StudyDay(year: 2027, month: 1, day: 15)
-        let learner = try accounts.addLearner(
-            username: "ana", timeZone: "UTC", codeHash: "h", now: now, codeExpiresAt: now + 100)
+        let learner = try temporary.addLearner("ana", now: now)
         let document = twoOptionQuiz("Plans", keys: (1...5).map { "q\($0)" })
         _ = try quizzes.importQuiz(document, slug: "plans", sourceName: "plans.gift", now: now)
         let quiz = try #require(try quizzes.quiz(slug: "plans"))

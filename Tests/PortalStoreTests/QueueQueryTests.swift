@@ -15,12 +15,11 @@ import Testing
             let database = temporary.database
             let now: Int64 = 1_800_000_000
             let day = StudyDay(year: 2027, month: 1, day: 15)
-            let learner = try AccountStore(database: database).addLearner(
-                username: "ana", timeZone: "UTC", codeHash: "h", now: now, codeExpiresAt: now + 100)
+            let learner = try temporary.addLearner("ana", now: now)
             let document = twoOptionQuiz("Queue", keys: (1...9).map { "q\($0)" })
-            _ = try QuizStore(database: database).importQuiz(document, slug: "queue", sourceName: "queue.gift", now: now)
-            let quiz = try #require(try QuizStore(database: database).quiz(slug: "queue"))
-            let study = StudyStore(database: database)
+            _ = try temporary.quizzes.importQuiz(document, slug: "queue", sourceName: "queue.gift", now: now)
+            let quiz = try #require(try temporary.quizzes.quiz(slug: "queue"))
+            let study = temporary.study
             let answers = quiz.questions.map { SubmittedAnswer(questionID: $0.id, chosenText: "wrong", correct: false) }
             _ = try study.recordAttempt(learnerID: learner.id, quizID: quiz.id, answers: answers, on: day, now: now)
             let today = day.adding(days: 3)

@@ -84,7 +84,8 @@ import Testing
 
     /// Page queries on a thread's reader are prepared once per connection and found by the
     /// literal's address; a read of another database inside a read uses that database's own
-    /// connection, and the outer read's statements still answer from the outer file.
+    /// connection, so does a write to it (its pool's writer, while the outer reader is still the
+    /// thread's current one), and the outer read's statements still answer from the outer file.
     @Test func readersKeepTheirStatementsApartAcrossNestedDatabases() throws {
         let first = try TemporaryDatabase(perThreadReaders: true)
         let second = try TemporaryDatabase(perThreadReaders: true)
@@ -103,9 +104,10 @@ import Testing
             let names = try first.database.read { db -> [String?] in
                 let outer = try marker(db)
                 let inner = try second.database.read { try marker($0) }
-                return [outer, inner, try marker(db)]
+                let written = try second.database.pool.write { try marker($0) }
+                return [outer, inner, written, try marker(db)]
             }
-            #expect(names == ["first", "second", "first"])
+            #expect(names == ["first", "second", "second", "first"])
         }
         // Writes use the pool's writer, not a reader: GRDB's statement cache serves them.
         #expect(try first.database.pool.write { try marker($0) } == "first")

@@ -4,8 +4,8 @@ import Testing
 
 @testable import PortalWeb
 
-/// A page rendered once per key must give, for every token, exactly the bytes a full render
-/// with that token gives, and must not outlive the templates it was rendered with.
+/// A page rendered once per version of its slot must give, for every token, exactly the bytes
+/// a full render with that token gives, and must not outlive the templates it was rendered with.
 @Suite struct KeptPageTests {
     static let quizValues: TemplateValues = [
         "slug": "phase-0", "title": "Phase <0>", "count": 2,
