@@ -7,7 +7,7 @@ and a no-op libfcgi responder behind the same Caddy (the transport's ceiling; me
 around every compared row, see `wrk`). Also POST /login
 next to raw Argon2id at the same parameters, and the portal's resident memory.
 
-Usage: experiments/bench/run.sh [--duration S] [--connections N] [--class] [--out FILE]
+Usage: experiments/bench/run.sh [--duration S] [--repeat N] [--connections N] [--class] [--out FILE]
 """
 import argparse
 import datetime

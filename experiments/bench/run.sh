@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the release bundle (make release) unless --binary is given, then runs bench.py.
-# Usage: experiments/bench/run.sh [--duration S] [--connections N] [--class] [--binary PATH] [--out FILE]
+# Usage: experiments/bench/run.sh [--duration S] [--repeat N] [--connections N] [--class] [--binary PATH] [--out FILE]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
