@@ -113,11 +113,7 @@ public struct StudyDay: Sendable, Hashable, Comparable, CustomStringConvertible 
                 }
             }
             func put(_ value: Int, digits: Int) {
-                var value = value
-                for index in stride(from: count + digits - 1, through: count, by: -1) {
-                    buffer[index] = UInt8(ascii: "0") + UInt8(value % 10)
-                    value /= 10
-                }
+                writeDigits(value, digits, into: buffer, at: count)
                 count += digits
             }
             put(weekdayName)
@@ -140,13 +136,7 @@ public struct StudyDay: Sendable, Hashable, Comparable, CustomStringConvertible 
             return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))" + (hour.map { " \(pad($0, 2)):\(pad(minute, 2))" } ?? "")
         }
         return String(unsafeUninitializedCapacity: hour == nil ? 10 : 16) { buffer in
-            func put(_ value: Int, _ width: Int, at start: Int) {
-                var value = value
-                for index in stride(from: start + width - 1, through: start, by: -1) {
-                    buffer[index] = UInt8(ascii: "0") + UInt8(value % 10)
-                    value /= 10
-                }
-            }
+            func put(_ value: Int, _ width: Int, at start: Int) { writeDigits(value, width, into: buffer, at: start) }
             put(year, 4, at: 0)
             buffer[4] = UInt8(ascii: "-")
             put(month, 2, at: 5)
@@ -174,5 +164,14 @@ public enum TimeZoneName {
     public static func zone(_ name: String) -> TimeZone? {
         guard name == "UTC" || (name.contains("/") && !name.hasPrefix("/") && !name.contains("..")) else { return nil }
         return TimeZone(identifier: name)
+    }
+}
+
+/// Writes the last `count` decimal digits of `value` (zero-padded) at `start`.
+private func writeDigits(_ value: Int, _ count: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
+    var value = value
+    for index in stride(from: start + count - 1, through: start, by: -1) {
+        buffer[index] = UInt8(ascii: "0") + UInt8(value % 10)
+        value /= 10
     }
 }
