@@ -283,3 +283,25 @@ def name():
     """A fresh username for each test."""
     _counter[0] += 1
     return f"learner{os.getpid() % 1000}x{_counter[0]}"
+
+
+# A skipped test is a failure here: CI counts a skip as a check that did not run.
+_skipped = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _skipped and session.exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _skipped:
+        terminalreporter.write_line(f"FAILED: {len(_skipped)} test(s) skipped, which make test counts as failures:",
+                                    red=True)
+        for nodeid in _skipped:
+            terminalreporter.write_line(f"  {nodeid}")

@@ -19,7 +19,8 @@ import pytest
 from borg_support import BACKUP, BINARY, BackupRig, dump, run, run_drill
 from conftest import free_port
 
-pytestmark = pytest.mark.skipif(not BACKUP.exists(), reason="deploy/backup/borg-backup.sh missing")
+# A moved script is a failure of every test here, never a reason to skip them.
+assert BACKUP.exists(), f"{BACKUP} is missing: the backup tests cannot run"
 
 LOCK_MESSAGE = "another lynx-backup or lynx-restore is running"
 

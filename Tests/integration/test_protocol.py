@@ -162,10 +162,23 @@ def test_audit_log_records_events_and_never_secrets(stack, name):
     assert (stack.data / "audit" / f"{today}.log").exists()
 
 
-def test_request_id_of_a_failure_is_in_the_page_and_the_log(stack):
-    response = requests.get(stack.base + "/nope")
+def test_request_id_of_a_failure_is_in_the_page_and_the_log(fresh_stack_factory, name):
+    stack = fresh_stack_factory().start()
+    learner = stack.learner(name)
+    token = learner.csrf_from("/journal/new")
+    # Another process holds the write lock past the portal's busy timeout: the write fails.
+    blocker = sqlite3.connect(stack.data / "portal.db", timeout=1, isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")
+        response = learner.post("/journal/new", {"csrf": token, "title": "t", "body": "b"})
+    finally:
+        blocker.close()
+    assert response.status_code == 503
     request_id = response.headers["X-Request-Id"]
+    assert re.fullmatch(r"[0-9a-f]{12}", request_id)
     assert request_id in response.text
+    logged = [line for line in stack.portal_log.read_text().splitlines() if request_id in line]
+    assert logged and "database unavailable" in logged[0], logged
 
 
 def test_sighup_reloads_templates_and_keeps_the_old_set_when_broken(fresh_stack_factory, tmp_path):
