@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer target over the FastCGI request parser (Fuzz/) with AddressSanitizer and
 # runs it for a bounded time from the committed corpus, then records its figures in
-# experiments/reliability/RESULTS.md (section "fuzz"). Exits non-zero on any crash, leak or
+# experiments/reliability/RESULTS.md (section "fuzz"; under .records/ unless LYNX_RECORD=1, see
+# experiments/records.py). Exits non-zero on any crash, leak or
 # broken invariant, and prints the path of the input that did it.
 #
 # New corpus entries go to a temporary folder; --update-corpus merges the ones that add coverage

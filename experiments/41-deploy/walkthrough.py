@@ -29,6 +29,8 @@ import zoneinfo
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(REPO / "experiments"))
+import records  # noqa: E402
 PASSWORDS = {"sydney": "kangaroo harbour ferry morning", "losangeles": "pacific sunset freeway tacos"}
 ZONES = {"sydney": "Australia/Sydney", "losangeles": "America/Los_Angeles"}
 SLOW_MS = 200
@@ -459,9 +461,11 @@ def study_day(now_utc, zone):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", choices=["nspawn", "local"], default="nspawn")
-    parser.add_argument("--out", default=str(HERE))
+    parser.add_argument("--out", help="folder for the transcript and screenshots (default: the committed "
+                        "record under `make record-walkthrough`, else .records/experiments/41-deploy)")
     args = parser.parse_args()
-    out = pathlib.Path(args.out)
+    records.check()
+    out = pathlib.Path(args.out) if args.out else records.path("experiments/41-deploy/walkthrough.md").parent
     shots = out / "walkthrough"
     if shots.exists():
         shutil.rmtree(shots)
@@ -517,13 +521,12 @@ def main():
 
 def write_report(out, target, started, walk, mobile, audit, validation_errors, outcome, failure, dues,
                  keyboard_questions, args):
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
+    commit = records.stamp()
     lines = [
         "# New-learner walkthrough (exit gate)",
         "",
         f"Played {started:%Y-%m-%d %H:%M} UTC at commit `{commit}` by `experiments/41-deploy/walkthrough.py "
-        f"--target {args.target}` (also run by `make test`). Outcome: **{outcome}**.",
+        f"--target {args.target}` (`make record-walkthrough`; `make test` plays it too, writing to .records/). Outcome: **{outcome}**.",
         "",
         "This was played as a new user would play it, in a real browser (headless Chromium driven through",
         "WebDriver), against the portal as deployed — it was not done by a real outside person. Target: "

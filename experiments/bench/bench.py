@@ -30,6 +30,8 @@ import requests
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "Tests" / "integration"))
+sys.path.insert(0, str(REPO / "experiments"))
+import records  # noqa: E402
 from conftest import Client, PASSWORD, csrf_token  # noqa: E402
 
 
@@ -299,7 +301,7 @@ class Bench:
         print(f"review_log rows for the graded card: {logged}")
 
     def write(self, static, noop, login_ms, raw_ms, idle_rss, load_rss):
-        commit = run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]).stdout.strip()
+        commit = records.stamp()
         lines = [
             "# Benchmark results",
             "",
@@ -389,7 +391,7 @@ class Bench:
                 f"{row['label']}: {row['rps'] / row['adjacent']:.0%} of the ceiling, p99 {row['p99']:.1f} ms"
                 for row in backlog) + ".")
         lines.append("")
-        out = pathlib.Path(self.args.out)
+        out = pathlib.Path(self.args.out) if self.args.out else records.path("experiments/bench/RESULTS.md")
         out.write_text("\n".join(lines))
         print(f"wrote {out}")
 
@@ -410,7 +412,7 @@ def main():
     parser.add_argument("--login-runs", type=int, default=20)
     parser.add_argument("--class", dest="with_class", action="store_true",
                         help="also seed a class of 50 learners and measure the learning pages")
-    parser.add_argument("--out", default=str(REPO / "experiments" / "bench" / "RESULTS.md"))
+    parser.add_argument("--out", help="default: experiments/bench/RESULTS.md under `make bench`, else .records/")
     args = parser.parse_args()
     args.argv = sys.argv[1:]
     bench = Bench(args)

@@ -29,6 +29,8 @@ import requests
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO / "experiments"))
+import records  # noqa: E402
 from bench import Bench, free_port, run  # noqa: E402
 from conftest import Client  # noqa: E402
 
@@ -80,7 +82,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=str(REPO / ".build" / "release" / "lynx-portal"))
     parser.add_argument("--requests", type=int, default=50)
-    parser.add_argument("--out", default=str(HERE / "INSTRUCTIONS.md"))
+    parser.add_argument("--out", help="default: experiments/bench/INSTRUCTIONS.md under `make bench-instructions`, else .records/")
     args = parser.parse_args()
     for tool in ("valgrind", "callgrind_control", "callgrind_annotate"):
         if not shutil.which(tool):
@@ -153,7 +155,7 @@ def main():
     finally:
         stack.stop()
 
-    commit = run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]).stdout.strip()
+    commit = records.stamp()
     baseline = rows[0][1]
     lines = [
         "# Instructions per request",
@@ -181,7 +183,7 @@ def main():
     for label, count in rows:
         lines.append(f"| {label} | {count / 1000:.1f} | {count / baseline:.1f} |")
     lines.append("")
-    pathlib.Path(args.out).write_text("\n".join(lines))
+    (pathlib.Path(args.out) if args.out else records.path("experiments/bench/INSTRUCTIONS.md")).write_text("\n".join(lines))
     print("\n".join(lines))
 
 
