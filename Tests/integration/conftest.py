@@ -19,7 +19,7 @@ import requests
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BINARY = pathlib.Path(os.environ.get("LYNX_PORTAL_BIN", REPO / ".build" / "debug" / "lynx-portal"))
-PASSWORD = "correct horse battery staple 42"
+PASSWORD = "quiet lantern moss over the harbour 42"
 
 
 def free_port():
