@@ -230,7 +230,7 @@ def test_session_cookie_flags_default_to_secure(fresh_stack_factory, name):
                                    "csrf": csrf_token(page.text)})
     assert response.status_code == 303
     cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith("lynx_session=")
+    assert cookie.startswith("__Host-lynx_session=")
     for flag in ("HttpOnly", "SameSite=Lax", "Secure", "Path=/"):
         assert flag in cookie
 

@@ -23,7 +23,6 @@ public struct PortalConfiguration: Sendable {
     /// Recompile templates when a file changes (development only).
     public var reloadTemplatesOnChange: Bool
     public var argon2: Argon2Parameters
-    public var sessionLifetimeSeconds: Int64
 
     public static let minimumSecretBytes = 32
 
@@ -57,7 +56,6 @@ public struct PortalConfiguration: Sendable {
         cookieSecure = try Self.flag("LYNX_COOKIE_SECURE", in: environment, default: true)
         reloadTemplatesOnChange = try Self.flag("LYNX_TEMPLATES_RELOAD", in: environment, default: false)
         argon2 = try Self.argon2(in: environment)
-        sessionLifetimeSeconds = 7 * 24 * 3600
     }
 
     static func secret(_ name: String, in environment: [String: String]) throws(ConfigurationError) -> [UInt8] {
