@@ -19,6 +19,19 @@ public struct Argon2Parameters: Sendable, Equatable, CustomStringConvertible {
     /// OWASP's first Argon2id choice: m=19456 KiB, t=2, p=1.
     public static let recommended = Argon2Parameters(memoryKiB: 19456, iterations: 2, parallelism: 1)
 
+    /// OWASP's minimum for Argon2id (Password Storage Cheat Sheet): five equal-strength choices
+    /// trading memory for passes, each with one lane.
+    public static let owaspMinimums = [
+        Argon2Parameters(memoryKiB: 47104, iterations: 1, parallelism: 1),
+        Argon2Parameters(memoryKiB: 19456, iterations: 2, parallelism: 1),
+        Argon2Parameters(memoryKiB: 12288, iterations: 3, parallelism: 1),
+        Argon2Parameters(memoryKiB: 9216, iterations: 4, parallelism: 1),
+        Argon2Parameters(memoryKiB: 7168, iterations: 5, parallelism: 1),
+    ]
+
+    /// True when these costs reach at least one of `owaspMinimums`.
+    public var meetsOWASPMinimum: Bool { Self.owaspMinimums.contains { isAtLeast($0) } }
+
     /// True when every cost here is at least the matching cost in `other`.
     public func isAtLeast(_ other: Argon2Parameters) -> Bool {
         memoryKiB >= other.memoryKiB && iterations >= other.iterations && parallelism >= other.parallelism

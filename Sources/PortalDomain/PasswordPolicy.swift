@@ -18,7 +18,8 @@ public enum PasswordProblem: Error, Equatable, Sendable, CustomStringConvertible
 }
 
 /// Password rules after NIST SP 800-63B-4: length 15–256 (counted in characters), no
-/// composition rules, never truncated, the username and common or trivial passwords refused.
+/// composition rules, never truncated, the username and common or trivial passwords refused
+/// (`CommonPasswords` says exactly which).
 public enum PasswordPolicy {
     public static let minimumLength = 15
     public static let maximumLength = 256
@@ -30,7 +31,7 @@ public enum PasswordPolicy {
         if length > maximumLength { return .tooLong(maximum: maximumLength) }
         let lowered = password.lowercased()
         if !username.isEmpty, lowered.contains(username.lowercased()) { return .containsUsername }
-        if isTrivial(lowered) || CommonPasswords.list.contains(lowered) { return .common }
+        if isTrivial(lowered) || CommonPasswords.contains(lowered) { return .common }
         return nil
     }
 

@@ -1,4 +1,5 @@
 import GRDB
+import PortalDomain
 
 /// Learner accounts, setup codes and sessions.
 public struct AccountStore: Sendable {
@@ -95,12 +96,35 @@ public struct AccountStore: Sendable {
         }
     }
 
-    /// Replaces the stored hash (rehash on login, password change).
-    public func updatePassword(learnerID: Int64, passwordHash: String, pepperID: String, now: Int64) throws {
+    /// Replaces the hash of the password that was just verified (`verifiedHash`) by the same
+    /// password hashed with today's parameters or pepper, only if the stored hash is still the
+    /// verified one: a reset or a password change in between wins. Returns false when it did.
+    @discardableResult
+    public func rehashPassword(learnerID: Int64, verifiedHash: String, passwordHash: String, pepperID: String) throws -> Bool {
         try pool.write { db in
             try db.execute(
-                sql: "UPDATE learner SET password_hash = ?, pepper_id = ?, password_set_at = ? WHERE id = ?",
-                arguments: [passwordHash, pepperID, now, learnerID])
+                sql: "UPDATE learner SET password_hash = ?, pepper_id = ? WHERE id = ? AND password_hash = ?",
+                arguments: [passwordHash, pepperID, learnerID, verifiedHash])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Changes the password and ends every other session of the learner, in one transaction,
+    /// only if the stored hash is still `verifiedHash` (the one the current password was
+    /// checked against). Returns false, changing nothing, when it is not.
+    public func changePassword(
+        learnerID: Int64, verifiedHash: String, passwordHash: String, pepperID: String, now: Int64,
+        keepingSession: String
+    ) throws -> Bool {
+        try pool.write { db in
+            try db.execute(
+                sql:
+                    "UPDATE learner SET password_hash = ?, pepper_id = ?, password_set_at = ? WHERE id = ? AND password_hash = ?",
+                arguments: [passwordHash, pepperID, now, learnerID, verifiedHash])
+            guard db.changesCount == 1 else { return false }
+            try db.execute(
+                sql: "DELETE FROM session WHERE learner_id = ? AND token_hash != ?", arguments: [learnerID, keepingSession])
+            return true
         }
     }
 
@@ -125,37 +149,57 @@ public struct AccountStore: Sendable {
         }
     }
 
-    /// Opens a session, ending `replacing` (the session the browser had before, if any).
-    public func openSession(_ session: NewSession, learnerID: Int64, now: Int64, replacing: String? = nil) throws {
+    /// Opens a session, ending `replacing` (the session the browser had before, if any) and the
+    /// learner's sessions that have run out.
+    ///
+    /// With `ifPasswordSetAt` (the account as it was when its password was verified), opens it
+    /// only if the learner is still enabled with a password set at that moment: a reset,
+    /// disable or password change since then wins. Returns false when it did.
+    @discardableResult
+    public func openSession(
+        _ session: NewSession, learnerID: Int64, now: Int64, replacing: String? = nil, ifPasswordSetAt: Int64? = nil
+    ) throws -> Bool {
         try pool.write { db in
+            if let ifPasswordSetAt {
+                let unchanged = try Int.fetchOne(
+                    db.cachedStatement(
+                        sql:
+                            "SELECT 1 FROM learner WHERE id = ? AND password_hash IS NOT NULL AND disabled = 0 AND password_set_at = ?"
+                    ), arguments: [learnerID, ifPasswordSetAt])
+                guard unchanged != nil else { return false }
+            }
             if let replacing {
                 try db.execute(sql: "DELETE FROM session WHERE token_hash = ?", arguments: [replacing])
             }
-            try db.execute(sql: "DELETE FROM session WHERE learner_id = ? AND expires_at <= ?", arguments: [learnerID, now])
+            try db.execute(
+                sql: "DELETE FROM session WHERE learner_id = ? AND (expires_at <= ? OR last_seen_at <= ?)",
+                arguments: [learnerID, now, SessionLifetime.idleCutoff(now: now)])
             try Self.insert(db, session, learnerID: learnerID, now: now)
+            return true
         }
     }
 
-    /// The live session with this token hash, if it has not expired and its learner is enabled.
+    /// The live session with this token hash: not past its expiry, active within the idle
+    /// timeout (`SessionLifetime`), its learner enabled.
     public func session(tokenHash: String, now: Int64) throws -> SessionRecord? {
         // One SELECT is atomic on its own: no need for the cost of an explicit read transaction.
         try database.readStatement { db in
             try db.firstRow(
                 """
-                SELECT s.token_hash, s.csrf_token, s.expires_at, l.id, l.username, l.time_zone,
+                SELECT s.token_hash, s.csrf_token, s.expires_at, s.last_seen_at, l.id, l.username, l.time_zone,
                     l.password_hash, l.pepper_id, l.disabled, l.created_at, l.password_set_at,
                     l.home_revision, (SELECT revision FROM catalog WHERE id = 1)
                 FROM session s JOIN learner l ON l.id = s.learner_id
-                WHERE s.token_hash = ? AND s.expires_at > ? AND l.disabled = 0
-                """, [.text(tokenHash), .int(now)]
+                WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ? AND l.disabled = 0
+                """, [.text(tokenHash), .int(now), .int(SessionLifetime.idleCutoff(now: now))]
             ) { row in
                 SessionRecord(
-                    tokenHash: row.text(0), csrfToken: row.text(1), expiresAt: row.int64(2),
+                    tokenHash: row.text(0), csrfToken: row.text(1), expiresAt: row.int64(2), lastSeenAt: row.int64(3),
                     learner: Learner(
-                        id: row.int64(3), username: row.text(4), timeZone: row.text(5), passwordHash: row.optionalText(6),
-                        pepperID: row.optionalText(7), disabled: row.bool(8), createdAt: row.int64(9),
-                        passwordSetAt: row.optionalInt64(10)),
-                    homeVersion: HomeVersion(learner: row.int64(11), catalog: row.int64(12)))
+                        id: row.int64(4), username: row.text(5), timeZone: row.text(6), passwordHash: row.optionalText(7),
+                        pepperID: row.optionalText(8), disabled: row.bool(9), createdAt: row.int64(10),
+                        passwordSetAt: row.optionalInt64(11)),
+                    homeVersion: HomeVersion(learner: row.int64(12), catalog: row.int64(13)))
             }
         }
     }
@@ -164,11 +208,13 @@ public struct AccountStore: Sendable {
         try pool.write { db in try db.execute(sql: "DELETE FROM session WHERE token_hash = ?", arguments: [tokenHash]) }
     }
 
-    /// Ends every session of the learner except `keeping`.
-    public func closeOtherSessions(learnerID: Int64, keeping: String) throws {
+    /// Records activity on the session at `now`, if none was recorded in the last
+    /// `SessionLifetime.activityIntervalSeconds` (a no-op for a session that is gone).
+    public func recordActivity(tokenHash: String, now: Int64) throws {
         try pool.write { db in
             try db.execute(
-                sql: "DELETE FROM session WHERE learner_id = ? AND token_hash != ?", arguments: [learnerID, keeping])
+                sql: "UPDATE session SET last_seen_at = ? WHERE token_hash = ? AND last_seen_at <= ?",
+                arguments: [now, tokenHash, now - SessionLifetime.activityIntervalSeconds])
         }
     }
 
@@ -178,7 +224,8 @@ public struct AccountStore: Sendable {
 
     static func insert(_ db: Database, _ session: NewSession, learnerID: Int64, now: Int64) throws {
         try db.execute(
-            sql: "INSERT INTO session (token_hash, learner_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-            arguments: [session.tokenHash, learnerID, session.csrfToken, now, session.expiresAt])
+            sql:
+                "INSERT INTO session (token_hash, learner_id, csrf_token, created_at, expires_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [session.tokenHash, learnerID, session.csrfToken, now, session.expiresAt, now])
     }
 }

@@ -28,14 +28,19 @@ public struct SessionRecord: Sendable, Equatable {
     public var tokenHash: String
     public var csrfToken: String
     public var expiresAt: Int64
+    /// When activity on the session was last recorded (at most a minute behind the last request).
+    public var lastSeenAt: Int64
     public var learner: Learner
     /// Where the learner's home page stood when the session was read.
     public var homeVersion: HomeVersion
 
-    public init(tokenHash: String, csrfToken: String, expiresAt: Int64, learner: Learner, homeVersion: HomeVersion) {
+    public init(
+        tokenHash: String, csrfToken: String, expiresAt: Int64, lastSeenAt: Int64, learner: Learner, homeVersion: HomeVersion
+    ) {
         self.tokenHash = tokenHash
         self.csrfToken = csrfToken
         self.expiresAt = expiresAt
+        self.lastSeenAt = lastSeenAt
         self.learner = learner
         self.homeVersion = homeVersion
     }

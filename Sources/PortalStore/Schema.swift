@@ -237,6 +237,15 @@ enum Schema {
             }
             try db.execute(sql: triggers)
         }
+        // Re-authentication after 12 hours or 30 minutes idle (PortalDomain.SessionLifetime):
+        // sessions record their last activity, and none outlives 12 hours (43200 s) any more.
+        migrator.registerMigration("v7-session-activity") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE session ADD COLUMN last_seen_at INTEGER NOT NULL DEFAULT 0;
+                    UPDATE session SET last_seen_at = created_at, expires_at = MIN(expires_at, created_at + 43200);
+                    """)
+        }
         return migrator
     }
 }

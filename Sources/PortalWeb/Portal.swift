@@ -21,8 +21,10 @@ public final class Portal: RequestHandler {
     let throttle = Throttle()
     let logger: Logger
 
-    static let sessionCookie = "lynx_session"
-    static let formCookie = "lynx_form"
+    /// The session cookie's name (`cookieName("lynx_session")`).
+    let sessionCookie: String
+    /// The anonymous form cookie's name, for CSRF before signing in (`cookieName("lynx_form")`).
+    let formCookie: String
     static let contentSecurityPolicy =
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
         + "frame-ancestors 'none'; base-uri 'none'"
@@ -50,6 +52,8 @@ public final class Portal: RequestHandler {
         hasher = PasswordHasher(
             parameters: configuration.argon2, pepper: configuration.pepper,
             previousPeppers: configuration.previousPeppers)
+        sessionCookie = Self.cookieName("lynx_session", secure: configuration.cookieSecure)
+        formCookie = Self.cookieName("lynx_form", secure: configuration.cookieSecure)
     }
 
     public func handle(_ request: Request) -> Response {
@@ -77,6 +81,7 @@ public final class Portal: RequestHandler {
                 metadata: ["request_id": "\(request.id)", "path": "\(request.rawPath)", "error": "\(error)"])
             response = errorPage(HTTPError(500), request: request, exchange: exchange)
         }
+        if let exchange { recordActivity(exchange) }
         // The portal's values win over any a handler set.
         response.removeHeaders(named: Self.responseHeaderNames)
         response.headers.reserveCapacity(response.headers.count + 2 + (exchange?.setCookies.count ?? 0))
@@ -111,8 +116,8 @@ public final class Portal: RequestHandler {
         }
         // Tokens are 43 base64url characters (bytes: `count` would walk grapheme clusters).
         let cookies = request.cookieHeader ?? ""
-        exchange.formCookie = Cookies.value(Self.formCookie, in: cookies).flatMap { $0.utf8.count == 43 ? $0 : nil }
-        if let token = Cookies.value(Self.sessionCookie, in: cookies), token.utf8.count == 43 {
+        exchange.formCookie = Cookies.value(formCookie, in: cookies).flatMap { $0.utf8.count == 43 ? $0 : nil }
+        if let token = Cookies.value(sessionCookie, in: cookies), token.utf8.count == 43 {
             exchange.session = try accounts.session(tokenHash: Tokens.storedHash(token), now: exchange.nowSeconds)
         }
         return exchange
@@ -150,7 +155,7 @@ public final class Portal: RequestHandler {
         } else {
             cookie = Tokens.random()
             exchange.formCookie = cookie
-            exchange.setCookies.append(cookieHeader(Self.formCookie, cookie, maxAge: 86400))
+            exchange.setCookies.append(cookieHeader(formCookie, cookie, maxAge: 86400))
         }
         return Tokens.mac("form:" + cookie, key: configuration.sessionSecret)
     }
@@ -172,17 +177,39 @@ public final class Portal: RequestHandler {
 
     // MARK: Cookies and sessions
 
+    /// The name a cookie goes by: with `Secure` cookies, the `__Host-` prefix, which makes the
+    /// browser refuse it unless it is Secure, set by this host (no Domain) with `Path=/`, so
+    /// no other site or subdomain can plant or overwrite it. Plain HTTP (development only)
+    /// cannot carry that prefix.
+    static func cookieName(_ base: String, secure: Bool) -> String {
+        secure ? "__Host-" + base : base
+    }
+
+    /// `cookieName(_:secure:)` with this portal's `LYNX_COOKIE_SECURE`.
+    func cookieName(_ base: String) -> String {
+        Self.cookieName(base, secure: configuration.cookieSecure)
+    }
+
+    /// A `Set-Cookie` value: host-only (no Domain), `Path=/`, HttpOnly, SameSite=Lax, and
+    /// Secure unless `LYNX_COOKIE_SECURE` is off.
     func cookieHeader(_ name: String, _ value: String, maxAge: Int64) -> String {
         var header = "\(name)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Lax"
         if configuration.cookieSecure { header += "; Secure" }
         return header
     }
 
-    /// Opens a fresh session (a new token every time: a pre-set cookie is never adopted).
+    /// Opens a fresh session (a new token every time: a pre-set cookie is never adopted), if
+    /// the account is still as it was when its password was verified.
     func openSession(for learner: Learner, in exchange: inout Exchange) throws {
         let (session, token) = newSession(now: exchange.nowSeconds)
-        try accounts.openSession(
-            session, learnerID: learner.id, now: exchange.nowSeconds, replacing: exchange.session?.tokenHash)
+        guard
+            try accounts.openSession(
+                session, learnerID: learner.id, now: exchange.nowSeconds, replacing: exchange.session?.tokenHash,
+                ifPasswordSetAt: learner.passwordSetAt)
+        else {
+            throw HTTPError(
+                403, "Your account was reset or changed while you were logging in. Log in again, or ask your teacher.")
+        }
         setSessionCookie(token, in: &exchange)
     }
 
@@ -190,19 +217,34 @@ public final class Portal: RequestHandler {
     func newSession(now: Int64) -> (AccountStore.NewSession, token: String) {
         let token = Tokens.random()
         let session = AccountStore.NewSession(
-            tokenHash: Tokens.storedHash(token), csrfToken: Tokens.random(),
-            expiresAt: now + configuration.sessionLifetimeSeconds)
+            tokenHash: Tokens.storedHash(token), csrfToken: Tokens.random(), expiresAt: SessionLifetime.expiry(openedAt: now))
         return (session, token)
     }
 
+    /// The cookie lives as long as the session can (`SessionLifetime.absoluteSeconds`); the
+    /// server decides when it ends before that.
     func setSessionCookie(_ token: String, in exchange: inout Exchange) {
-        exchange.setCookies.append(cookieHeader(Self.sessionCookie, token, maxAge: configuration.sessionLifetimeSeconds))
+        exchange.setCookies.append(cookieHeader(sessionCookie, token, maxAge: SessionLifetime.absoluteSeconds))
     }
 
     func clearSessionCookie(_ exchange: inout Exchange) {
-        var header = "\(Self.sessionCookie)=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"
-        if configuration.cookieSecure { header += "; Secure" }
-        exchange.setCookies.append(header)
+        exchange.setCookies.append(cookieHeader(sessionCookie, "", maxAge: 0))
+    }
+
+    /// Keeps a session alive past the idle timeout while it is used. After the request, outside
+    /// any read scope (a GET's reads run in one read-only transaction), and at most once a
+    /// minute per session, so most page views write nothing. A failure here costs the learner
+    /// at most an earlier sign-out, never the page.
+    private func recordActivity(_ exchange: Exchange) {
+        guard let session = exchange.session,
+            SessionLifetime.shouldRecordActivity(lastSeenAt: session.lastSeenAt, now: exchange.nowSeconds)
+        else { return }
+        do {
+            try accounts.recordActivity(tokenHash: session.tokenHash, now: exchange.nowSeconds)
+        } catch {
+            logger.warning(
+                "session activity not recorded", metadata: ["request_id": "\(exchange.request.id)", "error": "\(error)"])
+        }
     }
 
     // MARK: Rendering

@@ -24,6 +24,7 @@ struct Doctor: ParsableCommand {
         } catch {
             report.fail("secrets", "\(error)")
         }
+        report.check("argon2") { try Self.argon2Strength(environment) }
         let dataDirectory = configuration?.dataDirectory ?? ProcessInfo.processInfo.dataDirectory
         report.check("data directory filesystem") { try Self.localFilesystem(dataDirectory) }
         report.check("database") {

@@ -1,5 +1,6 @@
-import PortalDomain
 import Testing
+
+@testable import PortalDomain
 
 @Suite("Password policy")
 struct PasswordPolicyTests {
@@ -111,6 +112,60 @@ struct PasswordPolicyTests {
         #expect(PasswordProblem.tooShort(minimum: 15).description.contains("15"))
         #expect(PasswordProblem.tooLong(maximum: 256).description.contains("256"))
         #expect(!PasswordProblem.common.description.isEmpty)
+    }
+}
+
+@Suite("Common passwords")
+struct CommonPasswordTests {
+    /// Every 500th entry of the packaged list, in frequency order.
+    static let sample = CommonPasswords.corpusText.split(separator: "\n").enumerated().filter { $0.offset % 500 == 0 }
+        .map { String($0.element) }
+
+    @Test func theCorpusHoldsAtLeastTenThousandPackagedEntries() {
+        #expect(CommonPasswords.corpusCount >= 10_000)
+        #expect(CommonPasswords.corpus.count >= CommonPasswords.corpusCount)
+        #expect(Self.sample.count == (CommonPasswords.corpusCount + 499) / 500)
+    }
+
+    @Test(
+        "listed passwords repeated to the minimum length are refused, whatever their case and spacing",
+        arguments: sample)
+    func listedPasswordsRepeatedAreRefused(entry: String) {
+        let repeated = String(repeating: entry, count: 15 / entry.count + 1)
+        #expect(PasswordPolicy.check(repeated, username: "ada") == .common)
+        let spaced = Array(repeating: entry.uppercased(), count: 15 / entry.count + 1).joined(separator: " ")
+        #expect(PasswordPolicy.check(spaced, username: "ada") == .common)
+    }
+
+    @Test(
+        "listed passwords with a letter, padded with digits to the minimum length, are refused",
+        arguments: sample.filter { $0.contains(where: \.isLetter) })
+    func listedPasswordsPaddedWithDigitsAreRefused(entry: String) {
+        let digits = String("9081726354321098".prefix(max(1, 15 - entry.count)))
+        #expect(PasswordPolicy.check(entry + digits, username: "ada") == .common)
+        #expect(PasswordPolicy.check(digits + "-" + entry, username: "ada") == .common)
+        #expect(PasswordPolicy.check(digits + entry + "2024", username: "ada") == .common)
+    }
+
+    @Test(
+        "typical padded and repeated forms are refused",
+        arguments: [
+            "password123456789", "Password 1234567", "passwordpassword", "pass-word-pass-word", "2024sunshine2024",
+            "iloveyouiloveyou", "monkey monkey monkey", "dragon_dragon_dragon", "qwertyuiop123456", "696969696969696",
+            "Correct Horse Battery Staple",
+        ])
+    func typicalFormsAreRefused(password: String) {
+        #expect(PasswordPolicy.check(password, username: "ada") == .common)
+    }
+
+    @Test(
+        "passphrases that only contain listed words are accepted",
+        arguments: [
+            "password is not my password", "dragon sunshine monkey", "football in the rain 2024", "123456 apples and pears",
+            "shadow master of the dusk", "839204756120398",
+        ])
+    func passphrasesOfListedWordsAreAccepted(password: String) {
+        #expect(PasswordPolicy.check(password, username: "ada") == nil)
     }
 }
 

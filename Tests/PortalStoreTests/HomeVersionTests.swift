@@ -72,8 +72,18 @@ import Testing
                 AccountStore.NewSession(tokenHash: "s2", csrfToken: "c2", expiresAt: now + 10_000), learnerID: ana.id,
                 now: now)
         }
+        try database.pool.write { db in
+            try db.execute(
+                sql: "UPDATE learner SET password_hash = 'h', password_set_at = ? WHERE id = ?", arguments: [now, ana.id])
+        }
+        try expectStill("a rehashed password") {
+            let rehashed = try accounts.rehashPassword(learnerID: ana.id, verifiedHash: "h", passwordHash: "h2", pepperID: "p")
+            #expect(rehashed)
+        }
         try expectStill("a new password") {
-            try accounts.updatePassword(learnerID: ana.id, passwordHash: "h", pepperID: "p", now: now)
+            let changed = try accounts.changePassword(
+                learnerID: ana.id, verifiedHash: "h2", passwordHash: "h3", pepperID: "p", now: now, keepingSession: "s")
+            #expect(changed)
         }
     }
 }

@@ -192,14 +192,41 @@ struct PortalConfigurationTests {
         let configuration = try PortalConfiguration(
             environment: with([
                 "LYNX_DATA_DIR": "/srv/lynx", "LYNX_TEMPLATES_DIR": "/srv/lynx/templates", "LYNX_DEFAULT_TZ": "Europe/Berlin",
-                "LYNX_DAY_START_HOUR": "0", "LYNX_PEPPER_ID": "3", "LYNX_ARGON2": "m=64,t=1,p=1",
+                "LYNX_DAY_START_HOUR": "0", "LYNX_PEPPER_ID": "3", "LYNX_ARGON2": "m=65536,t=3,p=4",
             ]))
         #expect(configuration.databasePath == "/srv/lynx/portal.db")
         #expect(configuration.templatesDirectory == "/srv/lynx/templates")
         #expect(configuration.defaultTimeZone == "Europe/Berlin")
         #expect(configuration.dayStartHour == 0)
         #expect(configuration.pepper.id == "3")
+        #expect(configuration.argon2 == Argon2Parameters(memoryKiB: 65536, iterations: 3, parallelism: 4))
+    }
+
+    @Test(
+        "Argon2 costs at OWASP's minimum or above are accepted",
+        arguments: [
+            "m=19456,t=2,p=1", "m=47104,t=1,p=1", "m=12288,t=3,p=1", "m=9216,t=4,p=1", "m=7168,t=5,p=1", "m=19456,t=3,p=2",
+        ])
+    func argon2AtTheMinimumIsAccepted(text: String) throws {
+        let configuration = try PortalConfiguration(environment: with(["LYNX_ARGON2": text]))
+        #expect(configuration.argon2.description == text)
+    }
+
+    @Test(
+        "Argon2 costs below OWASP's minimum are refused, naming the variable",
+        arguments: ["m=19455,t=2,p=1", "m=19456,t=1,p=1", "m=47103,t=1,p=1", "m=7168,t=4,p=1", "m=12287,t=3,p=1", "m=64,t=1,p=1"])
+    func argon2BelowTheMinimumIsRefused(text: String) throws {
+        let error = try #require(configurationError(with(["LYNX_ARGON2": text])))
+        #expect(error.variable == "LYNX_ARGON2")
+        #expect(error.description.contains("OWASP"))
+    }
+
+    @Test func weakArgon2NeedsTheTestsOnlyEscape() throws {
+        let weak = ["LYNX_ARGON2": "m=64,t=1,p=1"]
+        let configuration = try PortalConfiguration(environment: with(weak.merging(["LYNX_ARGON2_ALLOW_WEAK": "test"]) { $1 }))
         #expect(configuration.argon2 == Argon2Parameters(memoryKiB: 64, iterations: 1, parallelism: 1))
+        let error = try #require(configurationError(with(weak.merging(["LYNX_ARGON2_ALLOW_WEAK": "yes"]) { $1 })))
+        #expect(error.variable == "LYNX_ARGON2_ALLOW_WEAK")
     }
 
     @Test(

@@ -19,7 +19,9 @@ import requests
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BINARY = pathlib.Path(os.environ.get("LYNX_PORTAL_BIN", REPO / ".build" / "debug" / "lynx-portal"))
-PASSWORD = "correct horse battery staple 42"
+PASSWORD = "quiet lantern moss over the harbour 42"
+# The session cookie's name with Secure cookies, then without (development over plain HTTP).
+SESSION_COOKIES = ("__Host-lynx_session", "lynx_session")
 
 
 def free_port():
@@ -223,7 +225,13 @@ class Client:
         return self.post(action, data, **kw)
 
     def session_cookie(self):
-        return self.http.cookies.get("lynx_session")
+        """The session token, under either name: `__Host-lynx_session` when cookies are Secure
+        (LYNX_COOKIE_SECURE, the default), `lynx_session` on plain HTTP."""
+        for name in SESSION_COOKIES:
+            value = self.http.cookies.get(name)
+            if value:
+                return value
+        return None
 
     def first_login(self, name, code, password=PASSWORD):
         step = self.submit("/login", "/login", {"username": name, "password": ""})

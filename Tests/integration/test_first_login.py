@@ -230,13 +230,13 @@ def test_session_cookie_flags_default_to_secure(fresh_stack_factory, name):
                                    "csrf": csrf_token(page.text)})
     assert response.status_code == 303
     cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith("lynx_session=")
+    assert cookie.startswith("__Host-lynx_session=")
     for flag in ("HttpOnly", "SameSite=Lax", "Secure", "Path=/"):
         assert flag in cookie
 
 
 def test_login_rehashes_a_password_stored_with_lower_parameters(fresh_stack_factory, name):
-    stack = fresh_stack_factory(env={"LYNX_ARGON2": "m=8192,t=1,p=1"}).start()
+    stack = fresh_stack_factory(env={"LYNX_ARGON2": "m=7168,t=5,p=1"}).start()
     stack.learner(name)
 
     def stored():
@@ -245,7 +245,7 @@ def test_login_rehashes_a_password_stored_with_lower_parameters(fresh_stack_fact
         db.close()
         return value
 
-    assert "$m=8192,t=1,p=1$" in stored()
+    assert "$m=7168,t=5,p=1$" in stored()
     stack.env["LYNX_ARGON2"] = "m=19456,t=2,p=1"
     stack.restart_portal()
     assert stack.client().login(name).status_code == 303

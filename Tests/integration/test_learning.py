@@ -169,8 +169,10 @@ def study_day_case(fresh_stack_factory, zone, miss_at, not_due_at, due_at):
     answer_quiz(stack, client)
     assert "Nothing to review right now" in client.get("/review").text
     stack.restart_portal(faketime=fake(not_due_at, zone))
+    client.login("walker")  # hours later: the session has timed out
     assert "Nothing to review right now" in client.get("/review").text, f"due too early at {not_due_at}"
     stack.restart_portal(faketime=fake(due_at, zone))
+    client.login("walker")
     review = client.get("/review")
     assert "Check answer" in review.text, f"not due at {due_at}"
     assert "1 card due today" in client.get("/").text
@@ -214,6 +216,7 @@ def test_review_grades_follow_sm2_and_the_same_day_rule(fresh_stack_factory):
     answer_quiz(stack, client)
     assert card_row(stack, "sam")[0][:4] == (196, 0, 1, str(day + datetime.timedelta(days=1)))
     stack.restart_portal(faketime=fake(at(1, 9), zone))
+    client.login("sam")  # a day later: the session has timed out
 
     db = stack.db()
     card_id, question_id = db.execute("SELECT id, question_id FROM review_card").fetchone()
@@ -243,6 +246,7 @@ def test_review_grades_follow_sm2_and_the_same_day_rule(fresh_stack_factory):
     assert "Nothing to review right now" in graded.text
 
     stack.restart_portal(faketime=fake(at(2, 9), zone))
+    client.login("sam")
     page = client.get("/review")
     answered = client.post("/review/answer", {"csrf": csrf_token(page.text), "card": card_id, "option": right})
     grade_token = re.search(r'name="token" value="([^"]+)"', answered.text).group(1)

@@ -71,7 +71,7 @@ def open_db(path):
     db.execute("PRAGMA busy_timeout = 5000")
     migrated = {row[0] for row in db.execute("SELECT identifier FROM grdb_migrations")} \
         if db.execute("SELECT 1 FROM sqlite_schema WHERE name = 'grdb_migrations'").fetchone() else set()
-    if "v2-learning" not in migrated:
+    if "v7-session-activity" not in migrated:
         sys.exit(f"seed_class: {path} is not a migrated portal database: run "
                  f"`LYNX_DATA_DIR={os.path.dirname(path) or '.'} lynx-portal migrate` first")
     return db
@@ -194,9 +194,11 @@ def add_journal(db, rng, learner_id, at):
 
 
 def add_session(db, rng, learner_id, at):
-    db.execute("INSERT INTO session (token_hash, learner_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+    # As the portal opens one: 12 hours at most, last active when opened.
+    db.execute("INSERT INTO session (token_hash, learner_id, csrf_token, created_at, expires_at, last_seen_at) "
+               "VALUES (?, ?, ?, ?, ?, ?)",
                (hashlib.sha256(rng.randbytes(32)).hexdigest(), learner_id, rng.randbytes(32).hex(), at,
-                at + 7 * 24 * 3600))
+                at + 12 * 3600, at))
 
 
 def seed(args):

@@ -23,7 +23,6 @@ public struct PortalConfiguration: Sendable {
     /// Recompile templates when a file changes (development only).
     public var reloadTemplatesOnChange: Bool
     public var argon2: Argon2Parameters
-    public var sessionLifetimeSeconds: Int64
 
     public static let minimumSecretBytes = 32
 
@@ -56,14 +55,7 @@ public struct PortalConfiguration: Sendable {
         }
         cookieSecure = try Self.flag("LYNX_COOKIE_SECURE", in: environment, default: true)
         reloadTemplatesOnChange = try Self.flag("LYNX_TEMPLATES_RELOAD", in: environment, default: false)
-        argon2 = .recommended
-        if let text = environment["LYNX_ARGON2"], !text.isEmpty {
-            guard let parameters = Self.argon2Parameters(text) else {
-                throw ConfigurationError(variable: "LYNX_ARGON2", problem: "expected m=KIB,t=N,p=N (e.g. m=19456,t=2,p=1)")
-            }
-            argon2 = parameters
-        }
-        sessionLifetimeSeconds = 7 * 24 * 3600
+        argon2 = try Self.argon2(in: environment)
     }
 
     static func secret(_ name: String, in environment: [String: String]) throws(ConfigurationError) -> [UInt8] {
@@ -89,6 +81,32 @@ public struct PortalConfiguration: Sendable {
         case "0", "false", "no", "off": return false
         default: throw ConfigurationError(variable: name, problem: "expected true or false, got '\(text)'")
         }
+    }
+
+    /// The escape that lets `LYNX_ARGON2` go below OWASP's minimum, for tests and fuzzers that
+    /// need fast hashing. Its only accepted value is `test`; `doctor` fails while it is set.
+    public static let weakArgon2Escape = "LYNX_ARGON2_ALLOW_WEAK"
+
+    /// `LYNX_ARGON2`, or the default (OWASP's first choice). Costs below every one of OWASP's
+    /// minimums are refused unless `LYNX_ARGON2_ALLOW_WEAK=test`.
+    public static func argon2(in environment: [String: String]) throws(ConfigurationError) -> Argon2Parameters {
+        let escape = environment[weakArgon2Escape] ?? ""
+        guard escape.isEmpty || escape == "test" else {
+            throw ConfigurationError(
+                variable: weakArgon2Escape, problem: "only `test` is accepted (for test runs only); remove it from portal.env")
+        }
+        guard let text = environment["LYNX_ARGON2"], !text.isEmpty else { return .recommended }
+        guard let parameters = argon2Parameters(text) else {
+            throw ConfigurationError(variable: "LYNX_ARGON2", problem: "expected m=KIB,t=N,p=N (e.g. m=19456,t=2,p=1)")
+        }
+        guard parameters.meetsOWASPMinimum || escape == "test" else {
+            throw ConfigurationError(
+                variable: "LYNX_ARGON2",
+                problem:
+                    "\(parameters) is below OWASP's minimum for Argon2id (m=19456,t=2,p=1, or m=47104,t=1 / "
+                    + "m=12288,t=3 / m=9216,t=4 / m=7168,t=5, p=1); raise it, or remove it for the default")
+        }
+        return parameters
     }
 
     static func argon2Parameters(_ text: String) -> Argon2Parameters? {

@@ -15,7 +15,10 @@ extension Portal {
 
     func loginForm(_ exchange: inout Exchange) -> Response {
         if exchange.session != nil { return redirect("/") }
-        return page("login", title: "Log in", ["username": .text(exchange.query["username"] ?? "")], exchange: &exchange)
+        return page(
+            "login", title: "Log in",
+            ["username": .text(exchange.query["username"] ?? ""), "sessionLifetime": .text(SessionLifetime.explanation)],
+            exchange: &exchange)
     }
 
     func login(_ exchange: inout Exchange) throws -> Response {
@@ -23,7 +26,9 @@ extension Portal {
         let password = exchange.form["password"] ?? ""
         guard !typed.isEmpty else {
             return page(
-                "login", title: "Log in", ["error": "Enter your username."], status: 200, exchange: &exchange)
+                "login", title: "Log in",
+                ["error": "Enter your username.", "sessionLifetime": .text(SessionLifetime.explanation)], status: 200,
+                exchange: &exchange)
         }
         // Without a password the next step is the setup code, whatever the account's state:
         // the response is the same for unknown names, new accounts and existing ones.
@@ -53,13 +58,16 @@ extension Portal {
             throttle.recordFailure(addressKey, now: now)
             record("login", username: typed, exchange, outcome: "failed")
             return page(
-                "login", title: "Log in", ["username": .text(typed), "error": .text(Self.genericLoginError)], exchange: &exchange)
+                "login", title: "Log in",
+                [
+                    "username": .text(typed), "error": .text(Self.genericLoginError),
+                    "sessionLifetime": .text(SessionLifetime.explanation),
+                ], exchange: &exchange)
         }
         throttle.reset(accountKey)
-        if needsRehash, let rehashed = try? hasher.hash(password) {
-            try accounts.updatePassword(
-                learnerID: learner.id, passwordHash: rehashed, pepperID: hasher.pepper.id,
-                now: exchange.nowSeconds)
+        if needsRehash, let verified = learner.passwordHash, let rehashed = try? hasher.hash(password) {
+            try accounts.rehashPassword(
+                learnerID: learner.id, verifiedHash: verified, passwordHash: rehashed, pepperID: hasher.pepper.id)
         }
         try openSession(for: learner, in: &exchange)
         record("login", username: learner.username, exchange, outcome: "succeeded")

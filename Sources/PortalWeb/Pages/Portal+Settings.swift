@@ -63,9 +63,16 @@ extension Portal {
         if let problem = PasswordPolicy.check(new, confirmation: confirmation, username: learner.username) {
             return again(problem.description)
         }
-        try accounts.updatePassword(
-            learnerID: learner.id, passwordHash: try hasher.hash(new), pepperID: hasher.pepper.id, now: exchange.nowSeconds)
-        try accounts.closeOtherSessions(learnerID: learner.id, keeping: session.tokenHash)
+        // The new password and the end of every other session are one change; a reset or
+        // another change since `stored` was verified wins, and this one changes nothing.
+        guard
+            try accounts.changePassword(
+                learnerID: learner.id, verifiedHash: stored, passwordHash: try hasher.hash(new), pepperID: hasher.pepper.id,
+                now: exchange.nowSeconds, keepingSession: session.tokenHash)
+        else {
+            record("settings_changed", username: learner.username, exchange, outcome: "failed", details: ["setting": "password"])
+            return again("Your password was changed or reset meanwhile. Log in again with the new one.")
+        }
         record("settings_changed", username: learner.username, exchange, outcome: "succeeded", details: ["setting": "password"])
         return redirect("/settings?saved=password")
     }
@@ -78,6 +85,7 @@ extension Portal {
             "dayStartHour": .number(configuration.dayStartHour),
             "today": .text(longDate(day)),
             "minimumLength": .number(PasswordPolicy.minimumLength),
+            "sessionLifetime": .text(SessionLifetime.explanation),
         ]
     }
 }
