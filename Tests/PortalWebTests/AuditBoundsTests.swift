@@ -113,11 +113,13 @@ struct AuditBoundsTests {
         for day in ["2026-05-01", "2026-05-03", "2026-05-04", "2026-05-09"] {
             FileManager.default.createFile(atPath: "\(directory.path)/\(day).log", contents: Data("{}\n".utf8))
         }
-        FileManager.default.createFile(atPath: "\(directory.path)/notes.txt", contents: Data())
+        for other in ["notes.txt", "0000000000.log"] {
+            FileManager.default.createFile(atPath: "\(directory.path)/\(other)", contents: Data())
+        }
         let audit = AuditLog(directory: directory.path, policy: AuditLog.Policy(retentionDays: 7, maximumBytes: 0))
         audit.record(AuditEvent("logout", username: "ada", outcome: "succeeded"), at: noon)
         let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
-        #expect(left == ["2026-05-04.log", "2026-05-09.log", "2026-05-10.log", "notes.txt"])
+        #expect(left == ["0000000000.log", "2026-05-04.log", "2026-05-09.log", "2026-05-10.log", "notes.txt"])
     }
 
     @Test func overTheByteCapRefusalsAreCountedNotWritten() throws {

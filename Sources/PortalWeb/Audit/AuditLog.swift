@@ -287,7 +287,7 @@ public final class AuditLog: Sendable {
         let logs = names.filter { $0.count == 14 && $0.hasSuffix(".log") }
         if policy.retentionDays > 0, let today = StudyDay(day) {
             let oldestKept = StudyDay(daysSinceEpoch: today.daysSinceEpoch - Int64(policy.retentionDays) + 1).description
-            for name in logs where String(name.prefix(10)) < oldestKept {
+            for name in logs where StudyDay(String(name.prefix(10))) != nil && String(name.prefix(10)) < oldestKept {
                 do {
                     try FileManager.default.removeItem(atPath: "\(directory)/\(name)")
                 } catch {
