@@ -120,3 +120,21 @@ def test_an_audit_event_that_cannot_be_written_turns_healthz_unhealthy_until_it_
     gaps = [json.loads(line) for line in stack.audit_lines() if '"event":"audit_gap"' in line]
     assert len(gaps) == 1 and int(gaps[0]["lost"]) >= 1
     assert "audit log writable again" in stack.portal_log.read_text()
+
+
+def test_the_portal_enforces_the_audit_retention_and_size_cap_it_is_configured_with(fresh_stack_factory, name):
+    stack = fresh_stack_factory(env={"LYNX_AUDIT_RETENTION_DAYS": "30", "LYNX_AUDIT_MAX_BYTES": "3K"})
+    audit = stack.data / "audit"
+    audit.mkdir(parents=True)
+    (audit / "2020-01-01.log").write_text('{"event":"old"}\n')
+    stack.start()
+    stack.learner(name).logout()
+    assert not (audit / "2020-01-01.log").exists()
+    client = stack.client()
+    token = client.csrf_from("/login")
+    assert [refused(client, token, unknown_name()) for _ in range(25)] == [200] * 25
+    assert audit_bytes(stack) <= 3 * 1024
+    # Past the cap refusals are counted, not written; a successful login still is.
+    assert client.login(name).status_code == 303
+    assert '"outcome":"succeeded"' in stack.audit_lines()[-1]
+    assert "over LYNX_AUDIT_MAX_BYTES" in stack.portal_log.read_text()
