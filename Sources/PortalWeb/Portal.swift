@@ -36,15 +36,14 @@ public final class Portal: RequestHandler {
     ])
     static let responseHeaderNames = securityHeaders.names + ["X-Request-Id"]
 
-    static let loginAccountRule = Throttle.Rule(limit: 5, window: 15 * 60)
-    static let loginAddressRule = Throttle.Rule(limit: 30, window: 15 * 60)
-
     public init(configuration: PortalConfiguration, database: PortalDatabase, templates: TemplateSet, logger: Logger) {
         self.configuration = configuration
         self.database = database
         self.templates = templates
         self.logger = logger
-        audit = AuditLog(directory: configuration.auditDirectory)
+        audit = AuditLog(
+            directory: configuration.auditDirectory, policy: configuration.auditPolicy,
+            nameKey: Array(Tokens.mac("audit-names", key: configuration.sessionSecret).utf8), logger: logger)
         accounts = AccountStore(database: database)
         quizzes = QuizStore(database: database)
         study = StudyStore(database: database)

@@ -36,58 +36,6 @@ private func bytes(fromBase64URL text: String) -> [UInt8]? {
     return Data(base64Encoded: standard).map { Array($0) }
 }
 
-@Suite("Throttle")
-struct ThrottleTests {
-    private let rule = Throttle.Rule(limit: 3, window: 60)
-
-    @Test func keysUnderTheLimitMayTryNow() {
-        let throttle = Throttle()
-        #expect(throttle.retryAfter("ada", rule: rule, now: 1000) == nil)
-        throttle.recordFailure("ada", now: 1000)
-        throttle.recordFailure("ada", now: 1010)
-        #expect(throttle.retryAfter("ada", rule: rule, now: 1020) == nil)
-    }
-
-    @Test func aKeyAtTheLimitWaitsForTheRestOfTheWindow() {
-        let throttle = Throttle()
-        for time in [1000.0, 1010, 1020] { throttle.recordFailure("ada", now: time) }
-        #expect(throttle.retryAfter("ada", rule: rule, now: 1020) == 40)
-        #expect(throttle.retryAfter("ada", rule: rule, now: 1030) == 30)
-        #expect(throttle.retryAfter("ada", rule: rule, now: 1058.2) == 2)
-        #expect(throttle.retryAfter("ada", rule: rule, now: 1059.9) == 1)
-    }
-
-    @Test func failuresOlderThanTheWindowStopCounting() {
-        let throttle = Throttle()
-        for time in [1000.0, 1010, 1020] { throttle.recordFailure("ada", now: time) }
-        #expect(throttle.retryAfter("ada", rule: rule, now: 1060) == nil)
-        throttle.recordFailure("ada", now: 1061)
-        #expect(throttle.retryAfter("ada", rule: rule, now: 1061) == 9)
-        #expect(throttle.retryAfter("ada", rule: rule, now: 1070) == nil)
-    }
-
-    @Test func resetClearsAKey() {
-        let throttle = Throttle()
-        for time in [1000.0, 1001, 1002] { throttle.recordFailure("ada", now: time) }
-        #expect(throttle.retryAfter("ada", rule: rule, now: 1003) != nil)
-        throttle.reset("ada")
-        #expect(throttle.retryAfter("ada", rule: rule, now: 1003) == nil)
-        throttle.recordFailure("ada", now: 1004)
-        #expect(throttle.retryAfter("ada", rule: rule, now: 1004) == nil)
-    }
-
-    @Test func keysAreIndependent() {
-        let throttle = Throttle()
-        for time in [1000.0, 1001, 1002] { throttle.recordFailure("account:ada", now: time) }
-        throttle.recordFailure("address:192.0.2.7", now: 1002)
-        #expect(throttle.retryAfter("account:ada", rule: rule, now: 1003) != nil)
-        #expect(throttle.retryAfter("account:grace", rule: rule, now: 1003) == nil)
-        #expect(throttle.retryAfter("address:192.0.2.7", rule: rule, now: 1003) == nil)
-        throttle.reset("account:grace")
-        #expect(throttle.retryAfter("account:ada", rule: rule, now: 1003) != nil)
-    }
-}
-
 @Suite("Tokens")
 struct TokenTests {
     @Test func randomTokensAreFortyThreeBase64URLCharacters() {
@@ -330,7 +278,7 @@ struct AuditLogTests {
         defer { directory.remove() }
         let audit = AuditLog(directory: directory.path)
         let noon = Date(timeIntervalSince1970: 1_778_414_400)
-        let padding = String(repeating: "x", count: 2000)
+        let padding = String(repeating: "x", count: AuditLog.maximumFieldBytes)
         DispatchQueue.concurrentPerform(iterations: 200) { index in
             audit.record(
                 AuditEvent(

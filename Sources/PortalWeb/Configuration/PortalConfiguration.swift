@@ -23,6 +23,10 @@ public struct PortalConfiguration: Sendable {
     /// Recompile templates when a file changes (development only).
     public var reloadTemplatesOnChange: Bool
     public var argon2: Argon2Parameters
+    /// Failed logins and setup codes one address may make per 15 minutes; 0 turns the
+    /// per-address limit off (every learner behind one NAT or proxy shares an address).
+    public var loginAddressLimit: Int
+    public var auditPolicy: AuditLog.Policy
 
     public static let minimumSecretBytes = 32
 
@@ -56,6 +60,35 @@ public struct PortalConfiguration: Sendable {
         cookieSecure = try Self.flag("LYNX_COOKIE_SECURE", in: environment, default: true)
         reloadTemplatesOnChange = try Self.flag("LYNX_TEMPLATES_RELOAD", in: environment, default: false)
         argon2 = try Self.argon2(in: environment)
+        loginAddressLimit = try Self.count("LYNX_LOGIN_ADDRESS_LIMIT", in: environment, default: 30)
+        auditPolicy = AuditLog.Policy(
+            retentionDays: try Self.count(
+                "LYNX_AUDIT_RETENTION_DAYS", in: environment, default: AuditLog.Policy.standard.retentionDays),
+            maximumBytes: try Self.bytes(
+                "LYNX_AUDIT_MAX_BYTES", in: environment, default: AuditLog.Policy.standard.maximumBytes))
+    }
+
+    static func count(_ name: String, in environment: [String: String], default value: Int) throws(ConfigurationError) -> Int {
+        guard let text = environment[name], !text.isEmpty else { return value }
+        guard let number = Int(text), (0...1_000_000).contains(number) else {
+            throw ConfigurationError(
+                variable: name, problem: "expected a whole number from 0 to 1000000, got '\(text.prefix(40))'")
+        }
+        return number
+    }
+
+    /// A size in bytes, with an optional K, M or G suffix (powers of 1024); 0 means no cap.
+    static func bytes(_ name: String, in environment: [String: String], default value: Int64) throws(ConfigurationError) -> Int64
+    {
+        guard let text = environment[name]?.uppercased(), !text.isEmpty else { return value }
+        let shifts: [Character: Int64] = ["K": 10, "M": 20, "G": 30]
+        let shift = text.last.flatMap { shifts[$0] } ?? 0
+        guard let number = Int64(shift > 0 ? String(text.dropLast()) : text), (0...((1 << 40) >> shift)).contains(number)
+        else {
+            throw ConfigurationError(
+                variable: name, problem: "expected bytes, optionally with K, M or G (e.g. 256M), got '\(text.prefix(40))'")
+        }
+        return number << shift
     }
 
     static func secret(_ name: String, in environment: [String: String]) throws(ConfigurationError) -> [UInt8] {

@@ -4,8 +4,8 @@ import GRDB
 import PortalStore
 
 extension Portal {
-    /// `/healthz`: 200 with status, database, version and backup ages, or 503 when the database
-    /// cannot be read.
+    /// `/healthz`: 200 with status, database, audit, version and backup ages, or 503 when the
+    /// database cannot be read or audit events cannot be written.
     func health(_ exchange: inout Exchange) throws -> Response {
         var body: [String: Any] = ["version": PortalVersion.current]
         var status = 200
@@ -21,6 +21,14 @@ extension Portal {
             body["status"] = "unavailable"
             body["database"] = database.fileIsIntact ? "unreadable" : "missing or replaced"
             logger.error("healthz: database unreadable", metadata: ["error": "\(error)"])
+        }
+        // A security event that cannot be written is an outage, not a detail.
+        if let problem = audit.writeFailure(at: exchange.now) {
+            status = 503
+            body["status"] = "unavailable"
+            body["audit"] = "unwritable: " + problem
+        } else {
+            body["audit"] = "ok"
         }
         body["backup"] = backupHealth(now: exchange.nowSeconds)
         let json = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()

@@ -46,20 +46,25 @@ extension Portal {
             return page("settings", title: "Settings", values, exchange: &exchange)
         }
         let key = "login:" + learner.username
-        let now = exchange.now.timeIntervalSince1970
-        if let wait = throttle.retryAfter(key, rule: Self.loginAccountRule, now: now) {
+        let reservation: Throttle.Reservation
+        switch throttle.reserve(
+            [Throttle.Check(key, budget: .accounts, rules: Self.loginAccountRules)], now: exchange.now.timeIntervalSince1970)
+        {
+        case .wait(let wait, let key):
             record(
-                "settings_changed", username: learner.username, exchange, outcome: "throttled", details: ["setting": "password"])
+                "settings_changed", username: learner.username, exchange, outcome: "throttled", details: ["setting": "password"],
+                throttled: (key, wait))
             throw HTTPError(
                 429, "Too many wrong passwords. Wait \(wait) seconds and try again.", headers: [("Retry-After", "\(wait)")])
+        case .reserved(let reserved): reservation = reserved
         }
         guard let stored = learner.passwordHash, let pepperID = learner.pepperID,
             case .match = hasher.verify(current, against: stored, pepperID: pepperID)
         else {
-            throttle.recordFailure(key, now: now)
             record("settings_changed", username: learner.username, exchange, outcome: "failed", details: ["setting": "password"])
             return again("Your current password is not right.")
         }
+        throttle.refund(reservation)
         if let problem = PasswordPolicy.check(new, confirmation: confirmation, username: learner.username) {
             return again(problem.description)
         }
