@@ -4,6 +4,7 @@ Each function runs one scenario on a started `Stack` and returns its figures as 
 `problems` list (empty when the scenario passed). The bounded runs in `make test` and the long
 runs in experiments/reliability/run.py call the same functions.
 """
+import concurrent.futures
 import os
 import random
 import re
@@ -418,6 +419,139 @@ def garbage(stack, rounds=200, seed=5):
     health = requests.get(stack.base + "/healthz", timeout=10).status_code
     figures = {"payloads": len(payloads), "alive": alive, "healthz_after": health}
     figures["problems"] = [] if alive and health == 200 else [f"alive {alive}, healthz {health}"]
+    return figures
+
+
+def audit_bytes(stack):
+    directory = stack.data / "audit"
+    return sum(path.stat().st_size for path in directory.glob("*.log")) if directory.is_dir() else 0
+
+
+def trickle(port, stop, opened, body_bytes=200, gap=0.25):
+    """POST /login with a body sent one byte every `gap` seconds until `stop` is set."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        head = (f"POST /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                f"Content-Length: {body_bytes}\r\n\r\n")
+        conn.sendall(head.encode())
+        opened.release()
+        sent = 0
+        while sent < body_bytes - 1 and not stop.wait(gap):
+            try:
+                conn.sendall(b"a")
+            except OSError:
+                return
+            sent += 1
+
+
+def page_times(client, path="/", count=10):
+    """Seconds for `count` page views one after another; None for a view that was not a 200."""
+    times = []
+    for _ in range(count):
+        started = time.monotonic()
+        response = client.get(path)
+        times.append(time.monotonic() - started if response.status_code == 200 else None)
+    return times
+
+
+def while_trickling(stack, tricklers, measure):
+    """Runs `measure()` while `tricklers` connections each trickle a login body through Caddy;
+    returns its result and how many tricklers were still sending when it ended."""
+    stop = threading.Event()
+    opened = threading.Semaphore(0)
+    threads = [threading.Thread(target=trickle, args=(stack.port, stop, opened), daemon=True)
+               for _ in range(tricklers)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in threads:
+            if not opened.acquire(timeout=10):
+                raise RuntimeError("a trickling connection did not open")
+        time.sleep(1.0)  # every trickler has sent its head and some body bytes by now
+        result = measure()
+        return result, sum(thread.is_alive() for thread in threads)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+
+
+def refused_logins(stack, names, threads=4):
+    """A wrong password for every name, from `threads` clients; returns the status counts."""
+    local = threading.local()
+    counts = {}
+    lock = threading.Lock()
+
+    def one(name):
+        if not hasattr(local, "client"):
+            local.client = Client(stack.base)
+            local.token = local.client.csrf_from("/login")
+        status = local.client.post(
+            "/login", {"username": name, "password": "wrong wrong wrong wrong", "csrf": local.token}).status_code
+        with lock:
+            counts[status] = counts.get(status, 0) + 1
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, names))
+    return counts
+
+
+def abuse(stack_factory, key_flood=20_000, tricklers=6, workers=2):
+    """What an anonymous flood costs: audit bytes per refused login (before and after the
+    throttle), the portal's memory under a flood of distinct usernames, and another learner's
+    page time while more login bodies than workers trickle in."""
+    figures, problems = {}, []
+
+    # Disk: one address, 400 refused logins with 60 KB and unknown usernames (the default limits).
+    stack = stack_factory().start()
+    start = audit_bytes(stack)
+    names = [f"{i:06d}" + "x" * 60_000 if i % 2 else f"nobody{i}" for i in range(400)]
+    first = refused_logins(stack, names[:30], threads=1)
+    middle = audit_bytes(stack)
+    rest = refused_logins(stack, names[30:], threads=1)
+    end = audit_bytes(stack)
+    figures["refused logins before the throttle: statuses"] = str(first)
+    figures["audit bytes per refused login before the throttle"] = round((middle - start) / 30)
+    figures["refused logins once throttled: statuses"] = str(rest)
+    figures["audit bytes for all 370 throttled logins"] = end - middle
+    if (middle - start) / 30 > 400 or end - middle > 600:
+        problems.append("audit bytes over budget")
+
+    # Memory: distinct valid-looking usernames, the address limit off (a class behind one NAT),
+    # cheap Argon2 so the run measures the throttle and the audit log rather than hashing.
+    stack = stack_factory(env={"LYNX_LOGIN_ADDRESS_LIMIT": "0", "LYNX_ARGON2": "m=8,t=1,p=1",
+                               "LYNX_ARGON2_ALLOW_WEAK": "test"}).start()
+    pid = stack.portal_pid()
+    refused_logins(stack, [f"warmup{i}" for i in range(200)])
+    before, disk_before = rss_kib(pid), audit_bytes(stack)
+    counts = refused_logins(stack, [f"n{random.getrandbits(48):012x}" for _ in range(key_flood)])
+    after_first = rss_kib(pid)
+    refused_logins(stack, [f"m{random.getrandbits(48):012x}" for _ in range(key_flood)])
+    after_second = rss_kib(pid)
+    figures["key flood: distinct usernames per round, rounds"] = f"{key_flood}, 2"
+    figures["key flood: statuses of the first round"] = str(counts)
+    figures["VmRSS before the key flood (MiB)"] = before / 1024
+    figures["VmRSS after one round (MiB)"] = after_first / 1024
+    figures["VmRSS after two rounds (MiB)"] = after_second / 1024
+    figures["audit bytes per refused login in the key flood"] = round((audit_bytes(stack) - disk_before) / (2 * key_flood))
+    if after_second - after_first > 8 * 1024:
+        problems.append("memory still growing in the second round of the key flood")
+
+    # Slow bodies: more trickling login bodies than workers.
+    stack = stack_factory(workers=workers).start()
+    learner = Client(stack.base)
+    code = stack.add_user("abuse")
+    learner.first_login("abuse", code)
+    quiet = page_times(learner)
+    busy, still = while_trickling(stack, tricklers, lambda: page_times(learner))
+    figures["slow bodies: workers, trickling connections"] = f"{workers}, {tricklers}"
+    for label, times in (("without", quiet), ("with", busy)):
+        served = [t for t in times if t is not None]
+        figures[f"another learner's page {label} trickling bodies: median / max ms"] = (
+            f"{percentile(served, 0.5) * 1000:.1f} / {max(served) * 1000:.1f}" if served else "none served")
+    if None in busy or still != tricklers:
+        problems.append(f"pages not served while trickling ({busy}), or tricklers ended early ({still})")
+    figures["problems"] = problems
     return figures
 
 

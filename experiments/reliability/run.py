@@ -2,10 +2,12 @@
 """Long reliability runs against the real binary behind real Caddy; each writes its section of
 experiments/reliability/RESULTS.md (see record.py).
 
-Usage: experiments/reliability/run.py [soak|crash|disk-full|contention|garbage|all]
-           [--learners N] [--seconds S] [--kills N] [--binary PATH]
-Defaults are the long versions: 50 learners × 30 min soak, 50 kills. `make test` runs the
-bounded versions of the same scenarios (Tests/integration/test_reliability.py).
+Usage: experiments/reliability/run.py [soak|crash|disk-full|contention|garbage|abuse|all]
+           [--learners N] [--seconds S] [--kills N] [--key-flood N] [--binary PATH]
+Defaults are the long versions: 50 learners × 30 min soak, 50 kills, two rounds of 20,000
+distinct usernames. `make test` runs bounded versions of the same scenarios
+(Tests/integration/test_reliability.py, and for abuse test_abuse_budget.py, test_slow_clients.py
+and test_numbers.py). `make record-reliability` runs them all and commits the sections.
 """
 import argparse
 import os
@@ -22,10 +24,11 @@ sys.path.insert(0, str(REPO / "Tests" / "integration"))
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("scenario", nargs="?", default="all",
-                        choices=["soak", "crash", "disk-full", "contention", "garbage", "all"])
+                        choices=["soak", "crash", "disk-full", "contention", "garbage", "abuse", "all"])
     parser.add_argument("--learners", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=1800)
     parser.add_argument("--kills", type=int, default=50)
+    parser.add_argument("--key-flood", type=int, default=20_000, help="distinct usernames per round (abuse)")
     parser.add_argument("--binary", default=str(REPO / ".build" / "debug" / "lynx-portal"))
     args = parser.parse_args()
     os.environ["LYNX_PORTAL_BIN"] = args.binary
@@ -46,6 +49,8 @@ def main():
         "disk-full": ("Disk full", lambda: reliability.disk_full(factory)),
         "contention": ("Lock contention", lambda: reliability.contention(factory().start())),
         "garbage": ("Garbage on the FastCGI socket", lambda: reliability.garbage(factory().start(), rounds=2000)),
+        "abuse": ("Abuse: refused-login floods, slow bodies, hostile numbers",
+                  lambda: reliability.abuse(factory, key_flood=args.key_flood)),
     }
     chosen = list(scenarios) if args.scenario == "all" else [args.scenario]
     failed = False

@@ -146,7 +146,7 @@ public final class Throttle: Sendable {
 
     /// The default budgets: a class has tens of accounts; 8192 made-up keys is more than 270
     /// addresses can make in a 15-minute window at the default per-address limit. What a flood
-    /// of distinct usernames costs in RSS, then no more: experiments/abuse/RESULTS.md.
+    /// of distinct usernames costs in RSS, then no more: experiments/reliability/RESULTS.md, "abuse".
     public init(
         accounts: Capacity = Capacity(entries: 4096, bytes: 2 << 20),
         visitors: Capacity = Capacity(entries: 8192, bytes: 2 << 20)
