@@ -405,7 +405,7 @@ struct RoutingTests {
     }
 
     @Test func aKnownPathCapturesItsSegments() {
-        guard case .found(_, let captures) = Self.router.resolve(method: "GET", path: "/quiz/phase-0") else {
+        guard case .found(_, _, let captures) = Self.router.resolve(method: "GET", path: "/quiz/phase-0") else {
             Issue.record("expected found")
             return
         }
@@ -441,7 +441,7 @@ struct RoutingTests {
             configuration: configuration, database: try PortalDatabase(dataDirectory: directory.path),
             templates: try TemplateSet(directory: repositoryTemplates, logger: logger), logger: logger)
         for method in ["GET", "HEAD", "POST"] {
-            guard case .found(let handler, _) = Self.router.resolve(method: method, path: "/login") else {
+            guard case .found(_, let handler, _) = Self.router.resolve(method: method, path: "/login") else {
                 Issue.record("expected found for \(method)")
                 continue
             }
