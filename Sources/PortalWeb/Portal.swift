@@ -135,6 +135,7 @@ public final class Portal: RequestHandler {
                 }
                 try checkCSRF(exchange)
             }
+            for number in route.numbers { try number.check(exchange) }
             return try handler(self, &exchange)
         }
     }
