@@ -1,3 +1,5 @@
+import FastCGI
+import Foundation
 import Testing
 
 @testable import PortalWeb
@@ -55,5 +57,34 @@ import Testing
         let numbered = table.filter { $0.pattern.contains(":id") }
         #expect(!numbered.isEmpty)
         #expect(numbered.allSatisfy { $0.numbers.contains { $0.name == "id" && $0.source == "path" } })
+    }
+
+    static func exchange(query: String = "", captures: [String: String] = [:], numbers: [any DeclaredNumber]) throws
+        -> Exchange
+    {
+        var exchange = Exchange(
+            request: Request(params: ["QUERY_STRING": query], body: [], id: "t"), path: "/journal", now: Date())
+        exchange.query = try exchange.request.query()
+        exchange.captures = captures
+        exchange.numbers = numbers
+        return exchange
+    }
+
+    @Test func aHandlerReadsOnlyTheNumbersItsRouteDeclares() throws {
+        let undeclared = try Self.exchange(query: "page=2", numbers: [])
+        #expect(throws: UndeclaredNumber.self) { try undeclared.number(Portal.Numbers.journalPage) }
+        let declared = try Self.exchange(query: "page=2", numbers: [Portal.Numbers.journalPage])
+        #expect(try declared.number(Portal.Numbers.journalPage)?.value == 2)
+        let absent = try Self.exchange(numbers: [Portal.Numbers.journalPage])
+        #expect(try absent.number(Portal.Numbers.journalPage) == nil)
+    }
+
+    @Test func aBadFieldIsA400AndABadPathSegmentA404() throws {
+        let field = try Self.exchange(query: "page=1&page=%2B2", numbers: [Portal.Numbers.journalPage])
+        let fieldError = #expect(throws: HTTPError.self) { try Portal.Numbers.journalPage.check(field) }
+        #expect(fieldError?.status == 400)
+        let path = try Self.exchange(captures: ["id": "0x10"], numbers: [Portal.Numbers.entryID])
+        let pathError = #expect(throws: HTTPError.self) { try path.required(Portal.Numbers.entryID) }
+        #expect(pathError?.status == 404)
     }
 }
