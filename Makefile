@@ -128,10 +128,11 @@ walkthrough: release
 	scripts/install-deps.sh test
 	python3 experiments/41-deploy/walkthrough.py --target nspawn
 
-# libFuzzer + AddressSanitizer over the FastCGI request parser (Fuzz/, a package of its own so the
-# fuzz entry point never reaches the product), FUZZ_SECONDS from the committed corpus; new inputs
-# go to a temp dir (scripts/fuzz.sh --update-corpus keeps them). Writes RESULTS.md "fuzz"
-# under .records/ (`make record-fuzz`: the committed one).
+# libFuzzer + AddressSanitizer (Fuzz/, a package of its own so the fuzz entry points never reach
+# the product), FUZZ_SECONDS split in half: the FastCGI request parser from Fuzz/corpus, then the
+# whole request handler (Portal.handle, signed in) from seeds written from the routing table. New
+# inputs go to a temp dir (scripts/fuzz.sh --update-corpus keeps them). Writes RESULTS.md "fuzz"
+# and "fuzz-portal" under .records/ (`make record-fuzz`: the committed ones).
 FUZZ_SECONDS ?= 120
 .PHONY: fuzz
 fuzz: deps

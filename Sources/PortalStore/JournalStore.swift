@@ -33,7 +33,8 @@ public struct JournalStore: Sendable {
         self.database = database
     }
 
-    /// Newest first; one extra row tells whether another page follows.
+    /// Newest first; one extra row tells whether another page follows. A page past the end
+    /// (however large its number) is empty.
     public func entries(learnerID: Int64, page: Int, perPage: Int) throws -> (entries: [JournalListing], hasMore: Bool) {
         try database.read { db in try Self.entries(db, learnerID: learnerID, page: page, perPage: perPage) }
     }
@@ -41,13 +42,17 @@ public struct JournalStore: Sendable {
     static func entries(_ db: Database, learnerID: Int64, page: Int, perPage: Int) throws
         -> (entries: [JournalListing], hasMore: Bool)
     {
+        // Checked arithmetic: an offset that does not fit an Int64 lies past every row.
+        guard perPage > 0, perPage < Int.max else { return ([], false) }
+        let (offset, overflow) = (page > 1 ? page - 1 : 0).multipliedReportingOverflow(by: perPage)
+        guard !overflow else { return ([], false) }
         var entries: [JournalListing] = []
-        entries.reserveCapacity(perPage + 1)
+        entries.reserveCapacity(min(perPage, 1000) + 1)
         try db.forEachRow(
             """
             SELECT id, title, created_at, updated_at FROM journal_entry
             WHERE learner_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?
-            """, [.int(learnerID), .int(Int64(perPage + 1)), .int(Int64(max(0, page - 1) * perPage))]
+            """, [.int(learnerID), .int(Int64(perPage + 1)), .int(Int64(offset))]
         ) { row in
             entries.append(
                 JournalListing(id: row.int64(0), title: row.text(1), createdAt: row.int64(2), updatedAt: row.int64(3)))

@@ -128,8 +128,9 @@ public final class Portal: RequestHandler {
             throw HTTPError(404)
         case .methodNotAllowed(let allowed):
             throw HTTPError(405, headers: [("Allow", allowed.joined(separator: ", "))])
-        case .found(let handler, let captures):
+        case .found(let route, let handler, let captures):
             exchange.captures = captures
+            exchange.numbers = route.numbers
             if exchange.request.method == "POST" {
                 do {
                     exchange.form = try exchange.request.form()
@@ -138,6 +139,7 @@ public final class Portal: RequestHandler {
                 }
                 try checkCSRF(exchange)
             }
+            for number in route.numbers { try number.check(exchange) }
             return try handler(self, &exchange)
         }
     }
@@ -309,6 +311,25 @@ public final class Portal: RequestHandler {
         return response
     }
 
+    /// The numbers routes read from requests, each with its type: declared here, listed with
+    /// the route that reads it, and read by handlers through `Exchange.number(_:)`.
+    enum Numbers {
+        static let journalPage = NumberParameter<PageNumber>(query: "page")
+        static let entryID = NumberParameter<RecordID>(path: "id")
+        static let attemptID = NumberParameter<RecordID>(path: "id")
+        static let answer = NumberParameter<RecordID>(form: "q", suffix: "question id")
+        static let gradedCard = NumberParameter<RecordID>(query: "graded")
+        static let gradedAs = NumberParameter<ChosenGrade>(query: "q")
+        static let missedCard = NumberParameter<RecordID>(query: "missed")
+        static let missedChoice = NumberParameter<RecordID>(query: "chosen")
+        static let card = NumberParameter<RecordID>(form: "card")
+        static let option = NumberParameter<RecordID>(form: "option")
+        static let grade = NumberParameter<ChosenGrade>(form: "quality")
+    }
+
+    /// The routing table, as `lynx-portal routes` prints it.
+    public static var routeTable: [RouteDescription] { router.descriptions }
+
     private static let router: Router = {
         var router = Router()
         router.add("/healthz", ["GET": { try $0.health(&$1) }])
@@ -316,17 +337,23 @@ public final class Portal: RequestHandler {
         router.add("/set-password", ["GET": { $0.setPasswordForm(&$1) }, "POST": { try $0.setPassword(&$1) }])
         router.add("/logout", ["POST": { try $0.logout(&$1) }])
         router.add("/", ["GET": { try $0.home(&$1) }])
-        router.add("/quiz/:slug", ["GET": { try $0.quizForm(&$1) }, "POST": { try $0.submitQuiz(&$1) }])
-        router.add("/quiz/:slug/attempts/:id", ["GET": { try $0.attemptResult(&$1) }])
-        router.add("/review", ["GET": { try $0.reviewPage(&$1) }])
-        router.add("/review/answer", ["POST": { try $0.answerCard(&$1) }])
-        router.add("/review/grade", ["POST": { try $0.gradeCard(&$1) }])
-        router.add("/journal", ["GET": { try $0.journalList(&$1) }])
-        router.add("/journal/new", ["GET": { try $0.journalNewForm(&$1) }, "POST": { try $0.journalCreate(&$1) }])
-        router.add("/journal/:id", ["GET": { try $0.journalView(&$1) }])
-        router.add("/journal/:id/edit", ["GET": { try $0.journalEditForm(&$1) }, "POST": { try $0.journalUpdate(&$1) }])
         router.add(
-            "/journal/:id/delete", ["GET": { try $0.journalDeleteForm(&$1) }, "POST": { try $0.journalDelete(&$1) }])
+            "/quiz/:slug", reads: [Numbers.answer], ["GET": { try $0.quizForm(&$1) }, "POST": { try $0.submitQuiz(&$1) }])
+        router.add("/quiz/:slug/attempts/:id", reads: [Numbers.attemptID], ["GET": { try $0.attemptResult(&$1) }])
+        router.add(
+            "/review", reads: [Numbers.gradedCard, Numbers.gradedAs, Numbers.missedCard, Numbers.missedChoice],
+            ["GET": { try $0.reviewPage(&$1) }])
+        router.add("/review/answer", reads: [Numbers.card, Numbers.option], ["POST": { try $0.answerCard(&$1) }])
+        router.add("/review/grade", reads: [Numbers.card, Numbers.grade], ["POST": { try $0.gradeCard(&$1) }])
+        router.add("/journal", reads: [Numbers.journalPage], ["GET": { try $0.journalList(&$1) }])
+        router.add("/journal/new", ["GET": { try $0.journalNewForm(&$1) }, "POST": { try $0.journalCreate(&$1) }])
+        router.add("/journal/:id", reads: [Numbers.entryID], ["GET": { try $0.journalView(&$1) }])
+        router.add(
+            "/journal/:id/edit", reads: [Numbers.entryID],
+            ["GET": { try $0.journalEditForm(&$1) }, "POST": { try $0.journalUpdate(&$1) }])
+        router.add(
+            "/journal/:id/delete", reads: [Numbers.entryID],
+            ["GET": { try $0.journalDeleteForm(&$1) }, "POST": { try $0.journalDelete(&$1) }])
         router.add("/settings", ["GET": { try $0.settingsPage(&$1) }])
         router.add("/settings/time-zone", ["POST": { try $0.changeTimeZone(&$1) }])
         router.add("/settings/password", ["POST": { try $0.changePassword(&$1) }])

@@ -14,6 +14,7 @@ struct LynxPortal: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Serve.self, Migrate.self, User.self, Quiz.self, CheckTemplates.self, Doctor.self, SnapshotCommand.self,
+            Routes.self,
         ]
     )
 }

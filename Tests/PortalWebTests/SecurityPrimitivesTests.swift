@@ -380,7 +380,7 @@ struct RoutingTests {
     }
 
     @Test func aKnownPathCapturesItsSegments() {
-        guard case .found(_, let captures) = Self.router.resolve(method: "GET", path: "/quiz/phase-0") else {
+        guard case .found(_, _, let captures) = Self.router.resolve(method: "GET", path: "/quiz/phase-0") else {
             Issue.record("expected found")
             return
         }

@@ -10,16 +10,16 @@ extension Portal {
 
     func journalList(_ exchange: inout Exchange) throws -> Response {
         let session = try exchange.requireLearner()
-        let pageNumber = max(1, exchange.query["page"].flatMap(Int.init) ?? 1)
+        let pageNumber = try exchange.number(Numbers.journalPage) ?? .first
         let (entries, hasMore) = try journal.entries(
-            learnerID: session.learner.id, page: pageNumber, perPage: Self.journalPageSize)
+            learnerID: session.learner.id, page: pageNumber.value, perPage: Self.journalPageSize)
         let zone = timeZone(of: session.learner)
         var values: TemplateValues = [
             "entries": .list(entries.map { .object(listingValues($0, in: zone)) }),
-            "empty": .bool(entries.isEmpty && pageNumber == 1), "page": .number(pageNumber),
+            "empty": .bool(entries.isEmpty && pageNumber == .first), "page": .number(pageNumber.value),
         ]
-        if hasMore { values["nextPage"] = .number(pageNumber + 1) }
-        if pageNumber > 1 { values["previousPage"] = .number(pageNumber - 1) }
+        if hasMore, let next = pageNumber.next { values["nextPage"] = .number(next.value) }
+        if let previous = pageNumber.previous { values["previousPage"] = .number(previous.value) }
         if exchange.query["deleted"] != nil { values["notice"] = "The entry was deleted." }
         return page("journal", title: "Journal", values, exchange: &exchange)
     }
@@ -95,7 +95,8 @@ extension Portal {
     }
 
     private func ownEntry(_ exchange: Exchange, _ session: SessionRecord) throws -> JournalEntry {
-        guard let entry = try journal.entry(id: try id(exchange, "id"), learnerID: session.learner.id) else {
+        guard let entry = try journal.entry(id: try exchange.required(Numbers.entryID).value, learnerID: session.learner.id)
+        else {
             throw HTTPError(404)
         }
         return entry

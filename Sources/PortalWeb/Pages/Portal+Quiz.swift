@@ -24,7 +24,7 @@ extension Portal {
         var missing: Set<Int64> = []
         var answers: [SubmittedAnswer] = []
         for question in quiz.questions {
-            guard let value = exchange.form["q\(question.id)"], let optionID = Int64(value),
+            guard let optionID = try exchange.number(Numbers.answer, id: question.id)?.value,
                 let option = question.options.first(where: { $0.id == optionID })
             else {
                 missing.insert(question.id)
@@ -54,7 +54,7 @@ extension Portal {
 
     func attemptResult(_ exchange: inout Exchange) throws -> Response {
         let session = try exchange.requireLearner()
-        guard let attempt = try study.attempt(id: try id(exchange, "id"), learnerID: session.learner.id),
+        guard let attempt = try study.attempt(id: try exchange.required(Numbers.attemptID).value, learnerID: session.learner.id),
             attempt.quizSlug == exchange.capture("slug")
         else { throw HTTPError(404) }
         let wrong = attempt.answers.filter { !$0.correct }

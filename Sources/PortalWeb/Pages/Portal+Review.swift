@@ -7,28 +7,25 @@ import PortalStore
 /// `/review`: today's due cards one at a time. Wrong → q = 1 and the right answer; right →
 /// the learner picks Hard (3), Good (4) or Easy (5).
 extension Portal {
-    static let gradeNames = [3: "Hard", 4: "Good", 5: "Easy", 1: "Again"]
-
     func reviewPage(_ exchange: inout Exchange) throws -> Response {
         let session = try exchange.requireLearner()
         let learner = session.learner
         let day = today(for: learner, at: exchange.now)
         var values: TemplateValues = ["today": .text(longDate(day))]
-        if let gradedText = exchange.query["graded"], let cardID = Int64(gradedText),
-            let card = try study.card(id: cardID, learnerID: learner.id, on: day)
+        if let cardID = try exchange.number(Numbers.gradedCard),
+            let card = try study.card(id: cardID.value, learnerID: learner.id, on: day)
         {
-            let quality = exchange.query["q"].flatMap(Int.init) ?? 4
+            let grade = try exchange.number(Numbers.gradedAs) ?? .good
             values["graded"] = [
-                "grade": .text(Self.gradeNames[quality] ?? "\(quality)"), "again": .bool(card.isRepeat),
+                "grade": .text(grade.name), "again": .bool(card.isRepeat),
                 "due": .text(longDate(card.dueDay)), "dueDay": .text(card.dueDay.description),
             ]
         }
-        if let missedText = exchange.query["missed"], let cardID = Int64(missedText),
-            let card = try study.card(id: cardID, learnerID: learner.id, on: day)
+        if let cardID = try exchange.number(Numbers.missedCard),
+            let card = try study.card(id: cardID.value, learnerID: learner.id, on: day)
         {
-            let chosen = exchange.query["chosen"].flatMap(Int64.init).flatMap { id in
-                card.question.options.first { $0.id == id }
-            }
+            let chosenID = try exchange.number(Numbers.missedChoice)
+            let chosen = chosenID.flatMap { id in card.question.options.first { $0.id == id.value } }
             var missed: TemplateValues = ["prompt": .text(card.question.prompt), "due": .text(longDate(card.dueDay))]
             missed["chosen"] = .optional(chosen?.text)
             missed["feedback"] = .optional(chosen?.feedback)
@@ -54,13 +51,12 @@ extension Portal {
         let session = try exchange.requireLearner()
         let learner = session.learner
         let day = today(for: learner, at: exchange.now)
-        guard let cardID = exchange.form["card"].flatMap(Int64.init),
-            let card = try study.card(id: cardID, learnerID: learner.id, on: day)
-        else { throw HTTPError(404) }
+        let cardID = try exchange.required(Numbers.card).value
+        guard let card = try study.card(id: cardID, learnerID: learner.id, on: day) else { throw HTTPError(404) }
         guard try study.isQueued(cardID: cardID, learnerID: learner.id, on: day) else {
             return redirect("/review")  // already graded (a resubmitted form): carry on with the queue
         }
-        guard let optionID = exchange.form["option"].flatMap(Int64.init),
+        guard let optionID = try exchange.number(Numbers.option)?.value,
             let option = card.question.options.first(where: { $0.id == optionID })
         else {
             var values: TemplateValues = ["today": .text(longDate(day)), "card": cardValues(card)]
@@ -86,18 +82,17 @@ extension Portal {
         let session = try exchange.requireLearner()
         let learner = session.learner
         let day = today(for: learner, at: exchange.now)
-        guard let cardID = exchange.form["card"].flatMap(Int64.init),
-            try study.card(id: cardID, learnerID: learner.id, on: day) != nil
-        else { throw HTTPError(404) }
-        guard let value = exchange.form["quality"].flatMap(Int.init), [3, 4, 5].contains(value), let quality = Quality(value)
-        else { throw HTTPError(400, "Pick Hard, Good or Easy.") }
+        let cardID = try exchange.required(Numbers.card).value
+        guard try study.card(id: cardID, learnerID: learner.id, on: day) != nil else { throw HTTPError(404) }
+        guard let grade = try exchange.number(Numbers.grade) else { throw HTTPError(400, "Pick Hard, Good or Easy.") }
+        let quality = grade.quality
         // The token proves this grade follows a right answer to this card today.
         guard ConstantTime.equal(exchange.form["token"] ?? "", gradeToken(learnerID: learner.id, cardID: cardID, day: day))
         else { throw HTTPError(400, "This grade form is out of date. Review the card again.") }
         guard try study.isQueued(cardID: cardID, learnerID: learner.id, on: day) else { return redirect("/review") }
         let outcome = try study.review(cardID: cardID, learnerID: learner.id, quality: quality, on: day, now: exchange.nowSeconds)
         recordReview(cardID: cardID, quality: quality, outcome: outcome, learner: learner, exchange)
-        return redirect("/review?graded=\(cardID)&q=\(value)")
+        return redirect("/review?graded=\(cardID)&q=\(grade.text)")
     }
 
     private func gradeToken(learnerID: Int64, cardID: Int64, day: StudyDay) -> String {

@@ -31,10 +31,4 @@ extension Portal {
     }
 
     static let utc = TimeZone(identifier: "UTC")!
-
-    /// A numeric id from a route capture, or 404.
-    func id(_ exchange: Exchange, _ name: String) throws -> Int64 {
-        guard let value = Int64(exchange.capture(name)), value > 0 else { throw HTTPError(404) }
-        return value
-    }
 }

@@ -8,6 +8,8 @@ struct Exchange {
     let request: Request
     let path: String
     var captures: [String: String] = [:]
+    /// The numbers the route declares: the only ones `number(_:)` reads.
+    var numbers: [any DeclaredNumber] = []
     var session: SessionRecord?
     var form = FormFields()
     var query = FormFields()

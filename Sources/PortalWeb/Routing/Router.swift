@@ -47,19 +47,45 @@ struct Router: Sendable {
     typealias Handler = @Sendable (Portal, inout Exchange) throws -> Response
 
     struct Route: Sendable {
+        let text: String
         let pattern: RoutePattern
         /// A route has one to three methods: a list, searched in order, is cheaper than hashing.
         let handlers: [(method: String, handler: Handler)]
+        /// Every number the route's handlers read; checked before a handler runs, and the only
+        /// numbers `Exchange.number(_:)` gives them.
+        let numbers: [any DeclaredNumber]
     }
 
     private(set) var routes: [Route] = []
 
-    mutating func add(_ pattern: String, _ handlers: KeyValuePairs<String, Handler>) {
-        routes.append(Route(pattern: RoutePattern(pattern), handlers: handlers.map { ($0.key, $0.value) }))
+    /// Adds a route. `numbers` declares each number its handlers read from the path, the query
+    /// or the form; a path number must name one of the pattern's `:captures`.
+    mutating func add(_ pattern: String, reads numbers: [any DeclaredNumber] = [], _ handlers: KeyValuePairs<String, Handler>) {
+        let route = Route(
+            text: pattern, pattern: RoutePattern(pattern), handlers: handlers.map { ($0.key, $0.value) }, numbers: numbers)
+        for number in numbers where number.source == .path {
+            precondition(route.pattern.segments.contains(":" + number.name), "\(pattern) has no :\(number.name) to read")
+        }
+        routes.append(route)
+    }
+
+    /// The table for `lynx-portal routes` and the tests that probe every route.
+    var descriptions: [RouteDescription] {
+        routes.map { route in
+            let methods = route.handlers.map(\.method)
+            return RouteDescription(
+                pattern: route.text, methods: methods,
+                numbers: route.numbers.map { number in
+                    NumberDescription(
+                        name: number.name, source: number.source.rawValue, nameSuffix: number.nameSuffix,
+                        type: number.kind, minimum: number.range.lowerBound, maximum: number.range.upperBound,
+                        methods: number.source == .form ? methods.filter { $0 == "POST" } : methods)
+                })
+        }
     }
 
     enum Resolution {
-        case found(Handler, captures: [String: String])
+        case found(Route, Handler, captures: [String: String])
         case methodNotAllowed(allowed: [String])
         case notFound
     }
@@ -71,12 +97,40 @@ struct Router: Sendable {
             guard let captures = route.pattern.match(parts: parts) else { continue }
             let lookup = method == "HEAD" ? "GET" : method
             if let handler = route.handlers.first(where: { $0.method == lookup })?.handler {
-                return .found(handler, captures: captures)
+                return .found(route, handler, captures: captures)
             }
             var allowed = route.handlers.map(\.method).sorted()
             if allowed.contains("GET") { allowed.append("HEAD") }
             return .methodNotAllowed(allowed: allowed)
         }
         return .notFound
+    }
+}
+
+/// One route as `lynx-portal routes` prints it.
+public struct RouteDescription: Sendable, Codable, Equatable {
+    /// The path pattern, `:name` for a captured segment.
+    public let pattern: String
+    public let methods: [String]
+    public let numbers: [NumberDescription]
+}
+
+/// A number a route reads, as `lynx-portal routes` prints it.
+public struct NumberDescription: Sendable, Codable, Equatable {
+    /// The capture, query or form field name; with `nameSuffix`, the fields' common prefix.
+    public let name: String
+    /// "path", "query" or "form".
+    public let source: String
+    /// For fields named by a prefix and an id, what the id is (e.g. "question id" for `q<id>`).
+    public let nameSuffix: String?
+    /// "record-id", "page" or "grade".
+    public let type: String
+    public let minimum: Int64
+    public let maximum: Int64
+    /// The methods whose requests carry it (a form only comes with POST).
+    public let methods: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case name, source = "in", nameSuffix, type, minimum, maximum, methods
     }
 }
