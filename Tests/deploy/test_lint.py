@@ -53,7 +53,7 @@ def test_caddyfile_keeps_the_required_directives():
     text = (DEPLOY / "Caddyfile").read_text()
     for needle in ("encode zstd gzip", "request_header -Proxy", "Strict-Transport-Security",
                    "X-Content-Type-Options", "Referrer-Policy", "max_size 64KiB", "transport fastcgi",
-                   "dial_timeout", "read_timeout", "write_timeout", "file_server", "buffer_requests",
+                   "dial_timeout", "read_timeout", "write_timeout", "file_server", "buffer_requests", "max_buffer_size 65537",
                    "unix/{$LYNX_SOCKET:/run/lynx-portal/portal.sock}"):
         assert needle in text, needle
 
