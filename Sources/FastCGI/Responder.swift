@@ -1,3 +1,4 @@
+internal import CCrashRecord
 internal import CFastCGI
 import Foundation
 import Glibc
@@ -133,8 +134,10 @@ public final class Responder: Sendable {
             // FastCGI begin record: back to polling.
             guard FCGX_Accept_r(&request) >= 0 else { continue }
             running.add(1, ordering: .relaxed)
+            crash_record_begin(Int32(worker), request.envp)
             serve(&request, id: ids.next())
             FCGX_Finish_r(&request)
+            crash_record_end(Int32(worker))
             running.subtract(1, ordering: .relaxed)
         }
         FCGX_Free(&request, 0)
