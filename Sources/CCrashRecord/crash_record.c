@@ -165,7 +165,7 @@ int crash_record_install(const char *path, int workers) {
     crash_file = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
     int opened = crash_file >= 0 ? 0 : errno;
 
-    // The handlers run on an alternate stack where one is set, so a stack overflow is recorded too.
+    // The handlers run on the thread's alternate stack (workers get one in crash_record_begin).
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = on_fatal_signal;
@@ -185,8 +185,24 @@ static const char *parameter(char *const *envp, const char *name, size_t length)
     return NULL;
 }
 
+/// Gives the calling thread an alternate signal stack once, so that a stack overflow (deep
+/// recursion on some input) still runs the handler instead of killing the process silently.
+static void ensure_alternate_stack(void) {
+    static __thread int done;
+    if (done) return;
+    done = 1;
+    stack_t current;
+    if (sigaltstack(NULL, &current) == 0 && !(current.ss_flags & SS_DISABLE)) return;
+    stack_t alternate;
+    alternate.ss_size = 64 * 1024;
+    alternate.ss_sp = malloc(alternate.ss_size);
+    alternate.ss_flags = 0;
+    if (alternate.ss_sp != NULL && sigaltstack(&alternate, NULL) != 0) free(alternate.ss_sp);
+}
+
 void crash_record_begin(int worker, char *const *envp) {
     current_worker = worker;
+    ensure_alternate_stack();
     if (slots == NULL || worker < 0 || worker >= slot_count) return;
     struct slot *slot = &slots[worker];
     atomic_store(&slot->length, 0);

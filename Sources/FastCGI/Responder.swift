@@ -136,8 +136,9 @@ public final class Responder: Sendable {
             running.add(1, ordering: .relaxed)
             crash_record_begin(Int32(worker), request.envp)
             serve(&request, id: ids.next())
-            FCGX_Finish_r(&request)
+            // Before the response is flushed: a client that has its answer is no longer in flight.
             crash_record_end(Int32(worker))
+            FCGX_Finish_r(&request)
             running.subtract(1, ordering: .relaxed)
         }
         FCGX_Free(&request, 0)
