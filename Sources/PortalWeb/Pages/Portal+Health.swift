@@ -5,7 +5,8 @@ import PortalStore
 
 extension Portal {
     /// `/healthz`: 200 with status, database, version and backup ages, or 503 when the database
-    /// cannot be read.
+    /// cannot be read. A client that is not on this machine's loopback gets the status alone:
+    /// the version and backup ages are for the operator (`lynx-portal doctor` shows them too).
     func health(_ exchange: inout Exchange) throws -> Response {
         var body: [String: Any] = ["version": PortalVersion.current]
         var status = 200
@@ -23,6 +24,7 @@ extension Portal {
             logger.error("healthz: database unreadable", metadata: ["error": "\(error)"])
         }
         body["backup"] = backupHealth(now: exchange.nowSeconds)
+        if !exchange.request.comesFromLoopback { body = ["status": body["status"] ?? "unavailable"] }
         let json = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
         return Response(status: status, headers: [("Content-Type", "application/json")], body: Array(json))
     }
