@@ -45,6 +45,7 @@ LAYOUT = {
     "/var/log/lynx-portal": ("directory", "portal", "portal", 0o750),
     "/run/lynx-portal": ("directory", "root", "caddy", 0o750),
     "/run/lynx-portal/portal.sock": ("socket", "root", "caddy", 0o660),
+    "/run/lynx-portal-backup": ("directory", "root", "root", 0o700),
     "/usr/local/bin/lynx-portal": ("regular file", "root", "root", 0o755),
 }
 # Trees whose every entry follows one rule: root -> (owner, group, dir mode, file mode).
