@@ -45,8 +45,8 @@ public final class Portal: RequestHandler {
         audit = AuditLog(directory: configuration.auditDirectory)
         accounts = AccountStore(database: database)
         quizzes = QuizStore(database: database)
-        study = StudyStore(database: database)
-        journal = JournalStore(database: database)
+        study = StudyStore(database: database, limits: configuration.learnerLimits)
+        journal = JournalStore(database: database, limits: configuration.learnerLimits)
         hasher = PasswordHasher(
             parameters: configuration.argon2, pepper: configuration.pepper,
             previousPeppers: configuration.previousPeppers)

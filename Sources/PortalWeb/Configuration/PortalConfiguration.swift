@@ -1,6 +1,7 @@
 import Foundation
 import PasswordHashing
 import PortalDomain
+import PortalStore
 
 /// A configuration problem, naming the variable to fix.
 public struct ConfigurationError: Error, CustomStringConvertible {
@@ -24,6 +25,8 @@ public struct PortalConfiguration: Sendable {
     public var reloadTemplatesOnChange: Bool
     public var argon2: Argon2Parameters
     public var sessionLifetimeSeconds: Int64
+    /// LYNX_MAX_JOURNAL_ENTRIES, LYNX_MAX_QUIZ_ATTEMPTS (per learner).
+    public var learnerLimits: LearnerLimits
 
     public static let minimumSecretBytes = 32
 
@@ -64,6 +67,7 @@ public struct PortalConfiguration: Sendable {
             argon2 = parameters
         }
         sessionLifetimeSeconds = 7 * 24 * 3600
+        learnerLimits = try Self.learnerLimits(in: environment)
     }
 
     static func secret(_ name: String, in environment: [String: String]) throws(ConfigurationError) -> [UInt8] {
