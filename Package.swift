@@ -19,10 +19,14 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
 
+        /// The fatal-signal handler and per-worker request slots behind the crash record: C, because
+        /// a signal handler may only call async-signal-safe functions and touch preallocated memory.
+        .target(name: "CCrashRecord"),
+
         /// FastCGI responder on libfcgi: accept loop, worker threads, request and response types.
         .target(
             name: "FastCGI",
-            dependencies: ["CFastCGI", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CFastCGI", "CCrashRecord", .product(name: "Logging", package: "swift-log")]
         ),
         /// Argon2id password hashing with a pepper, PHC strings.
         .target(name: "PasswordHashing", dependencies: ["CArgon2"]),

@@ -23,9 +23,10 @@ let package = Package(
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
         /// The declaration of libFuzzer's `LLVMFuzzerRunDriver`; no library to link of its own.
         .systemLibrary(name: "CLibFuzzer"),
+        .target(name: "CCrashRecord"),
         .target(
             name: "FastCGI",
-            dependencies: ["CFastCGI", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CFastCGI", "CCrashRecord", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "PasswordHashing", dependencies: ["CArgon2"]),
         .target(name: "PortalDomain"),

@@ -346,6 +346,7 @@ rm -f "$staged_caddyfile"
 step="installing the systemd units"
 units_changed=no socket_changed=no service_changed=no
 ensure_file "$deploy_dir/systemd/lynx-portal.tmpfiles" /etc/tmpfiles.d/lynx-portal.conf root root 0644
+tmpfiles_changed=$did_change
 ensure_file "$deploy_dir/systemd/lynx-portal.socket" /etc/systemd/system/lynx-portal.socket root root 0644
 socket_changed=$did_change
 ensure_file "$deploy_dir/systemd/lynx-portal.service" /etc/systemd/system/lynx-portal.service root root 0644
@@ -401,10 +402,10 @@ fi
 
 # --- 9. start or restart what changed -------------------------------------------------------
 if [ "$systemd_running" = yes ]; then
-    step="creating /run/lynx-portal"
-    if [ "$(stat -c '%U:%G:%a' /run/lynx-portal 2>/dev/null)" != "root:caddy:750" ]; then
+    step="creating /run/lynx-portal and /run/lynx-portal-backup"
+    if [ "$(stat -c '%U:%G:%a' /run/lynx-portal 2>/dev/null)" != "root:caddy:750" ] || [ "$tmpfiles_changed" = yes ]; then
         systemd-tmpfiles --create /etc/tmpfiles.d/lynx-portal.conf
-        changed "set up /run/lynx-portal (root:caddy 0750)"
+        changed "set up /run/lynx-portal (root:caddy 0750) and /run/lynx-portal-backup (root 0700)"
     fi
     step="reloading systemd"
     [ "$units_changed" = no ] || systemctl daemon-reload

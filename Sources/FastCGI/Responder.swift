@@ -1,3 +1,4 @@
+internal import CCrashRecord
 internal import CFastCGI
 import Foundation
 import Glibc
@@ -133,7 +134,10 @@ public final class Responder: Sendable {
             // FastCGI begin record: back to polling.
             guard FCGX_Accept_r(&request) >= 0 else { continue }
             running.add(1, ordering: .relaxed)
+            crash_record_begin(Int32(worker), request.envp)
             serve(&request, id: ids.next())
+            // Before the response is flushed: a client that has its answer is no longer in flight.
+            crash_record_end(Int32(worker))
             FCGX_Finish_r(&request)
             running.subtract(1, ordering: .relaxed)
         }

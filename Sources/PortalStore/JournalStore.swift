@@ -28,9 +28,11 @@ public struct JournalListing: Sendable, Equatable {
 /// is simply not found.
 public struct JournalStore: Sendable {
     public let database: PortalDatabase
+    public let limits: LearnerLimits
 
-    public init(database: PortalDatabase) {
+    public init(database: PortalDatabase, limits: LearnerLimits = .standard) {
         self.database = database
+        self.limits = limits
     }
 
     /// Newest first; one extra row tells whether another page follows. A page past the end
@@ -72,8 +74,16 @@ public struct JournalStore: Sendable {
         }
     }
 
+    /// Throws `LearnerLimitReached` (writing nothing) when the learner has `limits.journalEntries`.
     public func create(learnerID: Int64, title: String, body: String, now: Int64) throws -> Int64 {
         try database.pool.write { db in
+            let count =
+                try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT count(*) FROM journal_entry WHERE learner_id = ?"), arguments: [learnerID])
+                ?? 0
+            guard count < limits.journalEntries else {
+                throw LearnerLimitReached(kind: .journalEntries, limit: limits.journalEntries)
+            }
             try db.execute(
                 sql: "INSERT INTO journal_entry (learner_id, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [learnerID, title, body, now, now])

@@ -244,19 +244,24 @@ public struct SnapshotVerification: Sendable {
     }
 
     /// Compares a live database (opened read-only, the running portal's WAL included) with the
-    /// manifest it was restored from: row counts must match; content is reported.
-    public static func compare(database path: String, against manifest: SnapshotManifest) -> SnapshotVerification {
+    /// manifest it was restored from: row counts must match, except in `emptied` tables (ended on
+    /// purpose, e.g. `session`); content is reported.
+    public static func compare(
+        database path: String, against manifest: SnapshotManifest, emptied: Set<String> = []
+    ) -> SnapshotVerification {
         var result = SnapshotVerification()
         do {
             let contents = try DatabaseContents.read(try Snapshot.openReadOnly(path), checks: false)
-            result.compareTables(found: contents.tables, manifest: manifest, compareContent: false)
+            result.compareTables(found: contents.tables, manifest: manifest, compareContent: false, emptied: emptied)
         } catch {
             result.problems.append("\(path) cannot be read: \(error)")
         }
         return result
     }
 
-    mutating func compareTables(found: [SnapshotManifest.TableDigest], manifest: SnapshotManifest, compareContent: Bool) {
+    mutating func compareTables(
+        found: [SnapshotManifest.TableDigest], manifest: SnapshotManifest, compareContent: Bool, emptied: Set<String> = []
+    ) {
         let foundByName = Dictionary(uniqueKeysWithValues: found.map { ($0.name, $0) })
         let expected = Dictionary(uniqueKeysWithValues: manifest.tables.map { ($0.name, $0) })
         for name in Set(foundByName.keys).union(expected.keys).sorted() {
@@ -268,7 +273,9 @@ public struct SnapshotVerification: Sendable {
             case (nil, _?): problems.append("table \(name) is missing")
             case (_?, nil): problems.append("table \(name) is not in the manifest")
             case (let have?, let want?):
-                if have.rows != want.rows {
+                if emptied.contains(name) {
+                    if have.rows != 0 { problems.append("table \(name) has \(have.rows) rows; it was emptied") }
+                } else if have.rows != want.rows {
                     problems.append("table \(name) has \(have.rows) rows; the manifest says \(want.rows)")
                 } else if compareContent && !sameContent {
                     problems.append("table \(name) content differs from the manifest (same row count)")

@@ -67,17 +67,26 @@ public enum StudyError: Error, Equatable {
 /// Attempts, review cards and their SM-2 schedule.
 public struct StudyStore: Sendable {
     public let database: PortalDatabase
+    public let limits: LearnerLimits
 
-    public init(database: PortalDatabase) {
+    public init(database: PortalDatabase, limits: LearnerLimits = .standard) {
         self.database = database
+        self.limits = limits
     }
 
     /// Stores an attempt and its answers, and grades each wrongly answered question's card with
     /// q = 1 (creating the card when new), all in one transaction. Returns the attempt id.
+    /// Throws `LearnerLimitReached` (writing nothing) when the learner has `limits.quizAttempts`.
     public func recordAttempt(
         learnerID: Int64, quizID: Int64, answers: [SubmittedAnswer], on day: StudyDay, now: Int64
     ) throws -> Int64 {
         try database.pool.write { db in
+            let stored =
+                try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT count(*) FROM attempt WHERE learner_id = ?"), arguments: [learnerID]) ?? 0
+            guard stored < limits.quizAttempts else {
+                throw LearnerLimitReached(kind: .quizAttempts, limit: limits.quizAttempts)
+            }
             let score = answers.filter(\.correct).count
             try db.execute(
                 sql: "INSERT INTO attempt (learner_id, quiz_id, submitted_at, study_day, score, total) VALUES (?, ?, ?, ?, ?, ?)",

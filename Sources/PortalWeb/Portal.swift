@@ -46,8 +46,8 @@ public final class Portal: RequestHandler {
             nameKey: Array(Tokens.mac("audit-names", key: configuration.sessionSecret).utf8), logger: logger)
         accounts = AccountStore(database: database)
         quizzes = QuizStore(database: database)
-        study = StudyStore(database: database)
-        journal = JournalStore(database: database)
+        study = StudyStore(database: database, limits: configuration.learnerLimits)
+        journal = JournalStore(database: database, limits: configuration.learnerLimits)
         hasher = PasswordHasher(
             parameters: configuration.argon2, pepper: configuration.pepper,
             previousPeppers: configuration.previousPeppers)

@@ -72,6 +72,7 @@ struct Doctor: ParsableCommand {
             let version = Self.run(["dpkg-query", "-W", "-f", "${Version}", "libfcgi0ldbl"]) ?? "unknown"
             return "\(version): carries only part of the CVE-2025-23016 fix; keep the socket unix-only (never TCP)"
         }
+        Self.reportCrashes(into: &report, dataDirectory: dataDirectory)
         report.pass("version", "lynx-portal \(PortalVersion.current)")
         // On an installed system the layout is part of the health: owners and modes of every path.
         let installed = ServerLayout.isInstalledSystem
@@ -162,6 +163,12 @@ struct DoctorReport {
     private(set) var failures = 0
 
     mutating func pass(_ name: String, _ detail: String) { lines.append("ok    \(name): \(detail)") }
+
+    /// Something the operator should look at that is not a failure: listed, exit status unchanged.
+    mutating func warn(_ name: String, _ detail: String, more: [String] = []) {
+        lines.append("WARN  \(name): \(detail)")
+        lines.append(contentsOf: more.map { "      \($0)" })
+    }
 
     mutating func fail(_ name: String, _ detail: String) {
         failures += 1

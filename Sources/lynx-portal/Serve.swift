@@ -13,7 +13,13 @@ struct Serve: ParsableCommand {
             else --socket PATH (a unix socket, mode 0660), else --listen HOST:PORT. Runs migrations and
             compiles every template first; a broken template stops start-up with its file name.
             SIGTERM: stop accepting, finish in-flight requests, exit 0. SIGHUP: reload templates.
+            Exit status 78 (EX_CONFIG): the configuration, a template or the socket is wrong, and
+            starting again will not help; the unit does not restart on it. A crash (a fatal signal)
+            is written to stderr and to crash.log in the data directory; `doctor` reports it.
             """)
+
+    /// sysexits.h's EX_CONFIG: the unit's RestartPreventExitStatus= names it.
+    static let configurationError: Int32 = 78
 
     @Option(help: "Unix socket path to create (mode 0660).")
     var socket: String?
@@ -35,7 +41,7 @@ struct Serve: ParsableCommand {
         do {
             configuration = try PortalConfiguration()
         } catch {
-            fail("configuration: \(error)")
+            fail("configuration: \(error)", code: Self.configurationError)
         }
 
         Responder.initializeLibrary()
@@ -47,11 +53,11 @@ struct Serve: ParsableCommand {
         } else if let listen {
             let parts = listen.split(separator: ":")
             guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else {
-                fail("--listen expects HOST:PORT, got '\(listen)'")
+                fail("--listen expects HOST:PORT, got '\(listen)'", code: Self.configurationError)
             }
             address = .tcp(host: String(parts[0]), port: port)
         } else {
-            fail("no listening socket on fd 0 and neither --socket nor --listen given")
+            fail("no listening socket on fd 0 and neither --socket nor --listen given", code: Self.configurationError)
         }
 
         let database: PortalDatabase
@@ -61,19 +67,25 @@ struct Serve: ParsableCommand {
         } catch {
             fail("database \(configuration.databasePath): \(error)")
         }
+        let crashFile = CrashRecord.file(inDataDirectory: configuration.dataDirectory)
+        let opened = CrashRecord.install(file: crashFile, workers: workers)
+        if opened != 0 {
+            logger.warning(
+                "crash record: cannot open \(crashFile): \(String(cString: strerror(opened))); crashes go to stderr only")
+        }
         let templates: TemplateSet
         do {
             templates = try TemplateSet(
                 directory: configuration.templatesDirectory,
                 watchForChanges: configuration.reloadTemplatesOnChange, logger: logger)
         } catch {
-            fail("template \(error)")
+            fail("template \(error)", code: Self.configurationError)
         }
         let listening: ListeningSocket
         do {
             listening = try ListeningSocket.open(address)
         } catch {
-            fail("\(error)")
+            fail("\(error)", code: Self.configurationError)
         }
         let portal = Portal(configuration: configuration, database: database, templates: templates, logger: logger)
         let responder = Responder(

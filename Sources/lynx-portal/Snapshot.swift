@@ -7,7 +7,7 @@ struct SnapshotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapshot",
         abstract: "Take, verify and compare database snapshots (used by deploy/backup/).",
-        subcommands: [Take.self, Verify.self, Compare.self],
+        subcommands: [Take.self, Verify.self, Compare.self, EndSessions.self],
         defaultSubcommand: Take.self)
 
     static func manifestPath(beside file: String, _ given: String?) -> String {
@@ -152,6 +152,9 @@ struct SnapshotCommand: ParsableCommand {
         @Option(help: "The database (default $LYNX_DATA_DIR/portal.db).")
         var database: String?
 
+        @Flag(help: "The sessions were ended on restore: expect an empty session table, whatever the manifest says.")
+        var sessionsEnded = false
+
         func run() throws {
             let path = database ?? ProcessInfo.processInfo.dataDirectory + "/portal.db"
             let description: SnapshotManifest
@@ -160,13 +163,40 @@ struct SnapshotCommand: ParsableCommand {
             } catch {
                 fail("\(error)")
             }
-            let comparison = SnapshotVerification.compare(database: path, against: description)
+            let comparison = SnapshotVerification.compare(
+                database: path, against: description, emptied: sessionsEnded ? ["session"] : [])
             SnapshotCommand.printTables(comparison, contentHeader: "content now")
             guard comparison.isTrusted else {
                 for problem in comparison.problems { print("problem: \(problem)") }
                 fail("\(path) differs from \(manifest)")
             }
             print("row counts match \(manifest)")
+        }
+    }
+
+    struct EndSessions: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "end-sessions",
+            abstract: "Delete every session from a restored copy before it is put in place (used by lynx-restore).",
+            discussion: """
+                Sessions ended after the backup was taken must not come back with it: after a restore
+                everyone signs in again. Refuses the live database ($LYNX_DATA_DIR/portal.db).
+                """)
+
+        @Argument(help: "The restored copy (never the live database).")
+        var file: String
+
+        func run() throws {
+            let live = URL(fileURLWithPath: ProcessInfo.processInfo.dataDirectory + "/portal.db").resolvingSymlinksInPath()
+            guard URL(fileURLWithPath: file).resolvingSymlinksInPath() != live else {
+                fail("\(file) is the live database: end-sessions only works on a restored copy")
+            }
+            do {
+                let ended = try Snapshot.endSessions(in: file)
+                print("ended \(ended) session(s) in \(file): everyone signs in again")
+            } catch {
+                fail("cannot end the sessions in \(file): \(error)")
+            }
         }
     }
 }

@@ -43,6 +43,7 @@ def test_disaster_recovery_drill_restores_every_row_over_ssh(ssh_rig):
     print(json.dumps({key: value for key, value in record.items() if "output" not in key}, indent=1, default=str))
     assert record["health_after_delete"][0] == 503, record["health_after_delete"]
     assert record["dump_equal"], (record["rows_before"], record["rows_after"])
+    assert record["rows_before"]["session"] >= 3 and record["sessions_after"] == 0
     assert record["rows_after"]["learner"] == 3
     assert record["rows_after"]["journal_entry"] == 6
     assert record["rows_after"]["attempt"] == 3
@@ -175,6 +176,28 @@ def test_dry_run_verifies_and_changes_nothing(local_rig):
     assert "verified:" in result.stdout and "dry run" in result.stderr
     assert dump(live) == before and rig.portal_pid() == pid
     assert not list(rig.stack.data.glob("portal.db.broken.*"))
+
+
+def test_restore_ends_every_session_so_one_ended_after_the_backup_cannot_come_back(local_rig, name):
+    rig = local_rig
+    client = rig.stack.learner(name)
+    assert client.get("/journal", allow_redirects=False).status_code == 200
+    rig.backup("--no-verify")
+    # The archive holds this session; once restored it must not open /journal again.
+    result = rig.restore("--latest")
+    assert re.search(r"^lynx-restore: ended [1-9]\d* session\(s\) in .*: everyone signs in again$",
+                     result.stderr, re.M), result.stderr
+    assert "row counts match" in result.stdout, result.stdout
+    after = client.get("/journal", allow_redirects=False)
+    assert after.status_code == 303 and after.headers["Location"].startswith("/login"), after.status_code
+    db = sqlite3.connect(f"file:{rig.stack.data / 'portal.db'}?mode=ro", uri=True)
+    try:
+        assert db.execute("SELECT count(*) FROM session").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM learner WHERE username = ?", (name,)).fetchone() == (1,)
+    finally:
+        db.close()
+    assert client.login(name).status_code in (200, 303)
+    assert client.get("/journal", allow_redirects=False).status_code == 200
 
 
 def test_ping_url_is_called_only_after_a_verified_restore(local_rig, tmp_path):

@@ -6,10 +6,12 @@
 # Extracts the archive into a scratch directory next to the data, verifies the snapshot against
 # its manifest (size, SHA-256, integrity_check, foreign keys, schema, row counts and content)
 # and smoke-tests it through the portal's own code BEFORE touching anything: a corrupt or
-# mismatching archive is refused with the live data untouched. Only then: stop the service,
-# move every portal.db* aside as portal.db.broken.<epoch>* (never deleted), install the snapshot
-# (portal:portal 0640), add back audit logs that are missing (never overwriting), start the
-# service, wait for /healthz to be green, and print the row counts against the manifest.
+# mismatching archive is refused with the live data untouched. Only then: end every session in
+# the restored copy (everyone signs in again: a session revoked after the backup must not come
+# back), stop the service, move every portal.db* aside as portal.db.broken.<epoch>* (never
+# deleted), install the snapshot (portal:portal 0640), add back audit logs that are missing
+# (never overwriting), start the service, wait for /healthz to be green, and print the row
+# counts against the manifest.
 # --dry-run stops after the verification.
 set -euo pipefail
 
@@ -88,12 +90,13 @@ health_target() {
     [ -n "$health_url" ] || { say "set LYNX_HEALTH_URL in borg.env (e.g. https://portal.example.org/healthz)"; return 1; }
 }
 
-# Green means HTTP 200 and the database reported ok (not merely some server answering).
+# Green means HTTP 200 and the database reported ok (not merely some server answering). A URL
+# that does not reach Caddy over loopback gets the public answer, the health alone.
 health_green() {
     local body resolve=()
     [ -z "$health_resolve" ] || resolve=(--resolve "$health_resolve")
     body=$(curl -fsS --max-time 3 "${resolve[@]}" "$health_url" 2>/dev/null) || return 1
-    [[ $body == *'"database":"ok"'* ]]
+    [[ $body == *'"database":"ok"'* || $body == '{"status":"ok"}' ]]
 }
 
 # --- the run ---------------------------------------------------------------------------------
@@ -178,6 +181,11 @@ if [ "$dry_run" = yes ]; then
     exit 0
 fi
 
+# Sessions ended after the backup (logouts, resets, revocations) must not come back with it.
+step="ending every session in the restored copy"
+ended=$(run portal_cli snapshot end-sessions "$snapshot")
+say "$ended"
+
 recovery_started=$(date +%s.%N)
 step="stopping the service"
 run service_ctl stop
@@ -240,7 +248,7 @@ done
 figures[recovery_seconds]=$(elapsed "$recovery_started")
 
 step="comparing row counts with the manifest"
-run portal_cli snapshot compare --manifest "$manifest"
+run portal_cli snapshot compare --manifest "$manifest" --sessions-ended
 
 step="done"
 say "restored $archive: /healthz green ${figures[recovery_seconds]} s after the service was stopped"

@@ -105,8 +105,19 @@ log_run() {
 # The last non-blank line the failed step wrote to stderr (collected in $step_errors).
 last_step_error() { grep -v '^[[:space:]]*$' "$step_errors" 2>/dev/null | tail -n 1 | cut -c1-300 || true; }
 
+# The default lock lives in a directory only root can write (/etc/tmpfiles.d/lynx-portal.conf
+# makes it at boot; made here too if missing), never in world-writable /run/lock, where any local
+# user could create the file first and hold it, or put a link in its place.
 take_lock() {
-    lock=${LYNX_BACKUP_LOCK:-/run/lock/lynx-portal-backup.lock}
+    local dir=/run/lynx-portal-backup
+    lock=${LYNX_BACKUP_LOCK:-$dir/backup.lock}
+    if [ -z "${LYNX_BACKUP_LOCK:-}" ]; then
+        [ -e "$dir" ] || mkdir -m 0700 "$dir"
+        if [ -L "$dir" ] || [ "$(stat -c '%u %a' "$dir")" != "$(id -u) 700" ]; then
+            say "$dir must be a directory owned by $(id -un) with mode 0700; not starting"
+            return 1
+        fi
+    fi
     exec 9>>"$lock"
     if ! flock -n 9; then
         say "another lynx-backup or lynx-restore is running (lock $lock held by pid $(head -c 20 "$lock" 2>/dev/null || echo '?')); not starting"

@@ -1,6 +1,7 @@
 import Foundation
 import PasswordHashing
 import PortalDomain
+import PortalStore
 
 /// A configuration problem, naming the variable to fix.
 public struct ConfigurationError: Error, CustomStringConvertible {
@@ -27,6 +28,8 @@ public struct PortalConfiguration: Sendable {
     /// per-address limit off (every learner behind one NAT or proxy shares an address).
     public var loginAddressLimit: Int
     public var auditPolicy: AuditLog.Policy
+    /// LYNX_MAX_JOURNAL_ENTRIES, LYNX_MAX_QUIZ_ATTEMPTS (per learner).
+    public var learnerLimits: LearnerLimits
 
     public static let minimumSecretBytes = 32
 
@@ -66,6 +69,7 @@ public struct PortalConfiguration: Sendable {
                 "LYNX_AUDIT_RETENTION_DAYS", in: environment, default: AuditLog.Policy.standard.retentionDays),
             maximumBytes: try Self.bytes(
                 "LYNX_AUDIT_MAX_BYTES", in: environment, default: AuditLog.Policy.standard.maximumBytes))
+        learnerLimits = try Self.learnerLimits(in: environment)
     }
 
     static func count(_ name: String, in environment: [String: String], default value: Int) throws(ConfigurationError) -> Int {

@@ -5,7 +5,9 @@ import PortalStore
 
 extension Portal {
     /// `/healthz`: 200 with status, database, audit, version and backup ages, or 503 when the
-    /// database cannot be read or audit events cannot be written.
+    /// database cannot be read or audit events cannot be written. A client that is not on this
+    /// machine's loopback gets the status alone: the version, backup ages and the reasons are
+    /// for the operator (`lynx-portal doctor` shows them too).
     func health(_ exchange: inout Exchange) throws -> Response {
         var body: [String: Any] = ["version": PortalVersion.current]
         var status = 200
@@ -31,6 +33,7 @@ extension Portal {
             body["audit"] = "ok"
         }
         body["backup"] = backupHealth(now: exchange.nowSeconds)
+        if !exchange.request.comesFromLoopback { body = ["status": body["status"] ?? "unavailable"] }
         let json = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
         return Response(status: status, headers: [("Content-Type", "application/json")], body: Array(json))
     }

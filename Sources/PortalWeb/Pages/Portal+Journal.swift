@@ -37,7 +37,15 @@ extension Portal {
             values["error"] = .text(problem)
             return page("journal-form", title: "New journal entry", values, exchange: &exchange)
         }
-        let id = try journal.create(learnerID: session.learner.id, title: title, body: body, now: exchange.nowSeconds)
+        let id: Int64
+        do {
+            id = try journal.create(learnerID: session.learner.id, title: title, body: body, now: exchange.nowSeconds)
+        } catch let limit as LearnerLimitReached {
+            var values = formValues(action: "/journal/new", title: title, body: body)
+            values["error"] = .text(
+                "Not saved: \(limit). Delete entries you no longer need, then save again; your text is kept below.")
+            return page("journal-form", title: "New journal entry", values, exchange: &exchange)
+        }
         record("journal_created", username: session.learner.username, exchange, outcome: "succeeded", details: ["entry": "\(id)"])
         return redirect("/journal/\(id)")
     }

@@ -43,8 +43,15 @@ extension Portal {
         }
         let learner = session.learner
         let day = today(for: learner, at: exchange.now)
-        let attemptID = try study.recordAttempt(
-            learnerID: learner.id, quizID: quiz.id, answers: answers, on: day, now: exchange.nowSeconds)
+        let attemptID: Int64
+        do {
+            attemptID = try study.recordAttempt(
+                learnerID: learner.id, quizID: quiz.id, answers: answers, on: day, now: exchange.nowSeconds)
+        } catch let limit as LearnerLimitReached {
+            var values = quizValues(quiz, chosen: chosen, missing: [])
+            values["error"] = .text("Not submitted: \(limit). Your answers are kept below; ask your teacher.")
+            return page("quiz", title: quiz.title, values, status: 200, exchange: &exchange)
+        }
         let score = answers.filter(\.correct).count
         record(
             "quiz_submitted", username: learner.username, exchange, outcome: "succeeded",
