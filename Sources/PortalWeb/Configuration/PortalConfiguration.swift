@@ -72,11 +72,14 @@ public struct PortalConfiguration: Sendable {
         learnerLimits = try Self.learnerLimits(in: environment)
     }
 
-    static func count(_ name: String, in environment: [String: String], default value: Int) throws(ConfigurationError) -> Int {
+    static func count(
+        _ name: String, in environment: [String: String], default value: Int, allowed: ClosedRange<Int> = 0...1_000_000
+    ) throws(ConfigurationError) -> Int {
         guard let text = environment[name], !text.isEmpty else { return value }
-        guard let number = Int(text), (0...1_000_000).contains(number) else {
+        guard let number = Int(text), allowed.contains(number) else {
             throw ConfigurationError(
-                variable: name, problem: "expected a whole number from 0 to 1000000, got '\(text.prefix(40))'")
+                variable: name,
+                problem: "expected a whole number from \(allowed.lowerBound) to \(allowed.upperBound), got '\(text.prefix(40))'")
         }
         return number
     }
