@@ -12,6 +12,7 @@ and test_numbers.py). `make record-reliability` runs them all and commits the se
 import argparse
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,32 @@ import tempfile
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "Tests" / "integration"))
+
+
+def hostile_number_probes(binary):
+    """Runs the route-table probe test (Tests/integration/test_numbers.py) and reads its counts."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "test_numbers.py"],
+        cwd=REPO / "Tests" / "integration", env=dict(os.environ, LYNX_PORTAL_BIN=binary),
+        capture_output=True, text=True, timeout=900)
+    found = re.search(r"numeric probes: (\d+) route x parameter pairs, (\d+) requests, (\d+) values each",
+                      result.stdout)
+    return result.returncode, found
+
+
+def abuse(factory, args):
+    import reliability  # noqa: E402
+    figures = reliability.abuse(factory, key_flood=args.key_flood)
+    problems = figures.pop("problems")
+    status, found = hostile_number_probes(args.binary)
+    if found:
+        pairs, requests, values = found.groups()
+        figures["hostile numbers: route x parameter pairs, values each, requests (all clean 4xx, process alive)"] = (
+            f"{pairs}, {values}, {requests}")
+    if status != 0 or not found:
+        problems.append(f"test_numbers.py exited {status}")
+    figures["problems"] = problems
+    return figures
 
 
 def main():
@@ -50,7 +77,7 @@ def main():
         "contention": ("Lock contention", lambda: reliability.contention(factory().start())),
         "garbage": ("Garbage on the FastCGI socket", lambda: reliability.garbage(factory().start(), rounds=2000)),
         "abuse": ("Abuse: refused-login floods, slow bodies, hostile numbers",
-                  lambda: reliability.abuse(factory, key_flood=args.key_flood)),
+                  lambda: abuse(factory, args)),
     }
     chosen = list(scenarios) if args.scenario == "all" else [args.scenario]
     failed = False
