@@ -9,7 +9,8 @@ struct LynxPortal: ParsableCommand {
         discussion: """
             Configuration comes from the environment (see deploy/portal.env.example): LYNX_PEPPER and
             LYNX_SESSION_SECRET (required for serve), LYNX_DATA_DIR, LYNX_TEMPLATES_DIR, LYNX_DEFAULT_TZ,
-            LYNX_DAY_START_HOUR, LYNX_COOKIE_SECURE.
+            LYNX_DAY_START_HOUR, LYNX_COOKIE_SECURE, LYNX_ARGON2, LYNX_LOGIN_ADDRESS_LIMIT,
+            LYNX_AUDIT_RETENTION_DAYS, LYNX_AUDIT_MAX_BYTES, LYNX_MAX_JOURNAL_ENTRIES, LYNX_MAX_QUIZ_ATTEMPTS.
             """,
         version: "0.1.0",
         subcommands: [

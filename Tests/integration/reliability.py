@@ -386,6 +386,53 @@ def fcgi_record(kind, content, request_id=1):
     return struct.pack("!BBHHBB", 1, kind, request_id, len(content), 0, 0) + content
 
 
+def fcgi_pairs(params):
+    """FastCGI name-value pairs (lengths under 128 in one byte, longer in four)."""
+    encoded = b""
+    for name, value in params.items():
+        for text in (name, value):
+            size = len(text.encode())
+            encoded += bytes([size]) if size < 128 else struct.pack("!I", size | 0x80000000)
+        encoded += name.encode() + value.encode()
+    return encoded
+
+
+def fcgi_hold_post(stack, path, body, sent):
+    """Opens a POST straight on the portal's socket (as Caddy would) and sends only the first
+    `sent` bytes of its body: the worker that accepts it waits inside the request. Returns the
+    socket; `fcgi_finish` sends the rest and reads the answer."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(30)
+    conn.connect(str(stack.socket))
+    params = {"REQUEST_METHOD": "POST", "REQUEST_URI": path, "SCRIPT_NAME": path.split("?")[0],
+              "QUERY_STRING": path.partition("?")[2], "REMOTE_ADDR": "127.0.0.1",
+              "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body))}
+    conn.sendall(fcgi_record(1, struct.pack("!HB5x", 1, 0)) + fcgi_record(4, fcgi_pairs(params))
+                 + fcgi_record(4, b"") + fcgi_record(5, body[:sent]))
+    return conn
+
+
+def fcgi_finish(conn, rest):
+    """Sends the rest of a held body and returns the answer's stdout (headers and page)."""
+    if rest:
+        conn.sendall(fcgi_record(5, rest))
+    conn.sendall(fcgi_record(5, b""))
+    data = b""
+    while True:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    conn.close()
+    stdout, offset = b"", 0
+    while offset + 8 <= len(data):
+        _, kind, _, length, padding, _ = struct.unpack("!BBHHBB", data[offset:offset + 8])
+        if kind == 6:
+            stdout += data[offset + 8:offset + 8 + length]
+        offset += 8 + length + padding
+    return stdout
+
+
 def garbage(stack, rounds=200, seed=5):
     """Random bytes, truncated records and absurd lengths straight into the portal's socket."""
     rng = random.Random(seed)

@@ -13,6 +13,8 @@ import requests
 
 from conftest import PASSWORD, REPO
 
+import reliability
+
 
 def raw_request(stack, data, read_timeout=15):
     """Sends raw bytes to Caddy and returns the raw response."""
@@ -227,23 +229,15 @@ def test_missing_secret_stops_start_up_naming_the_variable(fresh_stack_factory):
 def test_sigterm_finishes_the_request_in_flight_and_exits_zero(fresh_stack_factory):
     stack = fresh_stack_factory().start()
     body = b"username=slow&password="
-    with socket.create_connection(("127.0.0.1", stack.port), timeout=20) as s:
-        s.sendall(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1:" + str(stack.port).encode() + b"\r\nConnection: close\r\n"
-                  b"Content-Type: application/x-www-form-urlencoded\r\n"
-                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:5])
-        time.sleep(1.0)  # the portal is now reading this request's body
-        started = time.time()
-        stack.signal(signal.SIGTERM)
-        time.sleep(0.5)
-        assert stack.portal.poll() is None, "exited with a request in flight"
-        s.sendall(body[5:])
-        raw = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            raw += chunk
-    assert status_of(raw) == 403  # a complete answer (no CSRF token was sent)
+    # Held on the portal's own socket: Caddy reads whole bodies before passing a request on.
+    held = reliability.fcgi_hold_post(stack, "/login", body, 5)
+    time.sleep(1.0)  # the portal is now reading this request's body
+    started = time.time()
+    stack.signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert stack.portal.poll() is None, "exited with a request in flight"
+    answer = reliability.fcgi_finish(held, body[5:])
+    assert answer.startswith(b"Status: 403"), answer[:200]  # a complete answer (no CSRF token was sent)
     assert stack.portal.wait(timeout=10) == 0
     assert time.time() - started < 10
     assert not stack.socket.exists()
