@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs or upgrades lynx-portal on a Debian 12 server: packages, the portal user, the layout
-# of DESIGN.md, the release bundle, secrets (once), Caddy, the systemd units, the backup job,
+# of docs/ARCHITECTURE.md, the release bundle, secrets (once), Caddy, the systemd units, the backup job,
 # migrations and the quizzes; then runs `lynx-portal doctor` and a health request.
 #
 # Idempotent: every action first checks whether it is already done, and a second run with the
@@ -32,7 +32,7 @@ USAGE
 deploy_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 conf=/etc/lynx-portal/install.conf
 
-# Fixed locations (DESIGN.md's server layout).
+# Fixed locations (the server layout in docs/ARCHITECTURE.md).
 opt=/opt/lynx-portal
 etc=/etc/lynx-portal
 data=/var/lib/lynx-portal

@@ -1,7 +1,7 @@
 internal import CFastCGI
 import Glibc
 
-/// Where the responder takes connections from, in the order DESIGN.md gives.
+/// Where the responder takes connections from, in the order docs/ARCHITECTURE.md gives (Contracts).
 public enum ListenAddress: Sendable, Equatable {
     /// An already listening socket on fd 0 (systemd `StandardInput=socket`).
     case inherited

@@ -31,7 +31,7 @@ public struct SM2State: Sendable, Equatable, CustomStringConvertible {
     public static let new = SM2State()
     public static let minimumEasinessHundredths = 130
 
-    /// SM-2 as published (Wozniak, 1990), with the choices DESIGN.md pins:
+    /// SM-2 as published (Wozniak, 1990), with the choices docs/ARCHITECTURE.md pins (Learning rules):
     /// q < 3 resets repetitions and gives interval 1; otherwise 1, 6, then
     /// ceil(previous interval × EF before this update); EF changes after every review by
     /// 0.1 − (5 − q)(0.08 + (5 − q)·0.02), floored at 1.3.

@@ -2,7 +2,7 @@ import Foundation
 import PortalWeb
 
 extension Doctor {
-    /// Secrets must be strong, not merely long: DESIGN.md asks for at least 32 random bytes
+    /// Secrets must be strong, not merely long: docs/ARCHITECTURE.md asks for at least 32 random bytes
     /// (256 bits) each, varied, and never the same value twice (the pepper and the session secret
     /// protect different things).
     static let minimumSecretBits = 256

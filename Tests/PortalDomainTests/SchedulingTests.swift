@@ -38,7 +38,7 @@ struct SM2Tests {
         #expect(SM2State.new.easinessText == "2.50")
     }
 
-    /// Every expected state below was worked out by hand from DESIGN.md's rules, written as
+    /// Every expected state below was worked out by hand from the rules in docs/ARCHITECTURE.md, written as
     /// (EF in hundredths, repetitions, interval in days) after each review.
     @Test(
         "grade sequences give the hand-computed schedule",
@@ -71,7 +71,7 @@ struct SM2Tests {
         }
     }
 
-    /// DESIGN.md's example: with EF 1.5 and interval 6 the next interval is 9 days, never 10.
+    /// docs/ARCHITECTURE.md's example: with EF 1.5 and interval 6 the next interval is 9 days, never 10.
     @Test(arguments: [4, 5, 3])
     func easinessOneAndAHalfTimesSixDaysIsNineDays(grade: Int) {
         let state = SM2State(easinessHundredths: 150, repetitions: 2, intervalDays: 6).grading(quality(grade))
@@ -197,7 +197,7 @@ struct StudyDayTests {
         #expect(StudyDay(containing: instant("2026-05-10T18:00:00Z"), in: brisbane, dayStartHour: 4) == due)
     }
 
-    /// DESIGN.md: the new day starts at the day-start hour local time, on DST change days too.
+    /// docs/ARCHITECTURE.md: the new day starts at the day-start hour local time, on DST change days too.
     @Test(
         "on DST change days the study day still starts at 04:00 local time",
         arguments: [

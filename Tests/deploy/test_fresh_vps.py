@@ -24,7 +24,7 @@ MAX_EXPOSURE = 1.0
 # What the first round leaves for the second to find.
 remembered = {}
 
-# DESIGN.md's layout as install.sh lays it out: path -> (kind, owner, group, mode).
+# The server layout (docs/ARCHITECTURE.md) as install.sh lays it out: path -> (kind, owner, group, mode).
 LAYOUT = {
     "/opt/lynx-portal": ("directory", "root", "root", 0o755),
     "/opt/lynx-portal/bin": ("directory", "root", "portal", 0o750),

@@ -19,7 +19,7 @@ grades 20 cards (the schedule and a review_log row each), writes a journal entry
 three takes a quiz; with --audit-dir, the audit lines the portal would write for it.
 
 Rows are written as the portal writes them (see Sources/PortalStore); run it while no portal
-writes (or one idles), since another process's writes should stay rare (DESIGN.md, SQLite).
+writes (or one idles), since another process's writes should stay rare (docs/ARCHITECTURE.md, Platform notes).
 """
 import argparse
 import datetime
@@ -132,7 +132,7 @@ def add_attempt(db, rng, learner_id, quiz_id, questions, at, cards):
 
 
 def sm2(easiness, repetitions, interval, quality):
-    """SM-2 as the portal applies it (DESIGN.md), integer hundredths for EF."""
+    """SM-2 as the portal applies it (docs/ARCHITECTURE.md), integer hundredths for EF."""
     if quality < 3:
         repetitions, interval = 0, 1
     else:
