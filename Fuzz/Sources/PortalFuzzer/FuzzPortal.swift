@@ -21,7 +21,7 @@ final class FuzzPortal: Sendable {
 
     static let shared = FuzzPortal()
     static let username = "fuzz-learner"
-    static let password = "correct horse battery staple 42"
+    static let password = "quiet lantern moss over the harbour 42"
 
     let portal: Portal
     let directory: String
