@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs the disaster-recovery drill for real and writes experiments/41-deploy/dr-drill-YYYY-MM-DD.md.
 
-Usage: make dr-drill    (or: LYNX_PORTAL_BIN=.build/debug/lynx-portal python3 experiments/41-deploy/dr-drill.py
+Usage: make record-dr-drill    (or, writing under .records/: LYNX_PORTAL_BIN=.build/debug/lynx-portal python3 experiments/41-deploy/dr-drill.py
                               [--out FILE] [--skip-sizing])
 
 1. The drill, exactly as the integration test runs it (Tests/integration/borg_support.py:
