@@ -29,6 +29,7 @@ RECORD_FILES = (
     "experiments/41-deploy/external-user-walkthrough.md",
     "experiments/41-deploy/walkthrough/*.png",
     "experiments/41-deploy/deploy-figures.md",
+    "experiments/41-deploy/build-requirements.md",
 )
 
 
