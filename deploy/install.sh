@@ -79,9 +79,6 @@ previous_caddy_admin=localhost:2019
 if [ -f "$conf" ]; then
     while IFS='=' read -r key value; do
         case "$key" in
-            caddy_admin) previous_caddy_admin=$value ;;
-        esac
-        case "$key" in
             domain) domain=${domain:-$value} ;;
             email) email=${email:-$value} ;;
             tls) tls=${tls:-$value} ;;
@@ -90,6 +87,12 @@ if [ -f "$conf" ]; then
             caddy_admin) caddy_admin=${caddy_admin:-$value} ;;
         esac
     done < <(grep -E '^[a-z_]+=' "$conf")
+fi
+# The endpoint the running Caddy listens on is the one of the Caddyfile it was started with
+# (install.conf may have been written before Caddy ever ran with it).
+if [ -f /etc/caddy/Caddyfile ]; then
+    previous_caddy_admin=$(awk '$1 == "admin" && NF >= 2 { print $2; exit }' /etc/caddy/Caddyfile)
+    previous_caddy_admin=${previous_caddy_admin:-localhost:2019}
 fi
 tls=${tls:-yes}
 http_port=${http_port:-80}
