@@ -18,6 +18,7 @@ import pathlib
 import re
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -188,14 +189,26 @@ def vps(booted_guest, receiver):
     """What the operator has before the first block: a VPS with sudo and SSH, the bundle copied
     to /root/lynx-portal (the manual rsync), and this test's ports in install.conf."""
     guest = booted_guest
-    guest.run("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sudo openssh-client "
-              ">/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-              "--no-install-recommends sudo openssh-client >/dev/null; }", timeout=600)
+    apt_install(guest, "sudo openssh-client")
     guest.run("install -d -m 0700 /root/.ssh && cp -a /srv/src/dist/lynx-portal/. /root/lynx-portal/ "
               "&& rm -rf /root/lynx-portal/deploy && cp -a /srv/src/deploy /root/lynx-portal/deploy")
     guest.run("install -d -m 0750 /etc/lynx-portal && printf '%s\\n' tls=no http_port=" + str(HTTP_PORT)
               + f" caddy_admin=localhost:{ADMIN_PORT} >/etc/lynx-portal/install.conf")
     return guest
+
+
+def apt_install(guest, packages):
+    """apt-get install in the guest; the .deb cache is shared with other guests, so its lock may be
+    held for a while by another test's install."""
+    command = f"DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends {packages}"
+    for attempt in range(60):
+        result = guest.run(f"{command} >/dev/null || {{ apt-get update -qq && {command} >/dev/null; }}",
+                           check=False, timeout=600)
+        if result.returncode == 0:
+            return
+        assert "lock" in result.stderr, result.stderr
+        time.sleep(5)
+    pytest.fail(f"apt-get install {packages}: the apt cache stayed locked")
 
 
 def before(guest, name):
