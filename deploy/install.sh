@@ -566,6 +566,9 @@ Left for you (see $opt/deploy/README.md):
        sudo lynx-borg key export :: lynx-portal-borg.key
   4. Create the first learner and hand over the username and setup code:
        sudo lynx-portal user add NAME --tz Area/City
+  5. Get alerts off the server: set LYNX_ALERT_URL in $etc/alert.env (sudoedit), then check that
+     a test alert reaches you:
+       sudo lynx-portal-alert --test
 STEPS
 echo
 if [ "$changes" -eq 0 ]; then

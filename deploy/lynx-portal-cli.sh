@@ -100,6 +100,7 @@ case "$command_name" in
         option_kind[--database]=absolute
         ;;
     "snapshot end-sessions") positional_kind=absolute ;;
+    "doctor "* | "serve "*) option_kind[--socket]=absolute ;;
 esac
 
 # path_arg KIND VALUE: sets $converted.
@@ -116,7 +117,7 @@ verify_file="" manifest_given=no
 if [ -n "$positional_kind" ] || [ "${#option_kind[@]}" -gt 0 ]; then
     # The subcommand's words stay as they are.
     case "$command_name" in
-        "check-templates "*) args=("$1"); shift ;;
+        "check-templates "* | "doctor "* | "serve "*) args=("$1"); shift ;;
         *) args=("$1" "$2"); shift 2 ;;
     esac
     while [ $# -gt 0 ]; do
