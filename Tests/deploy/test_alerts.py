@@ -228,9 +228,10 @@ def quote(text):
 
 
 # --- conditions the hourly doctor fails on once doctor checks them ------------------------------
-# doctor FAILs on a failed backup (backup-last-failed.json) and on a certificate near its end
-# (remaining < min(14 days, lifetime / 4), read from certificate.json) from the change that adds
-# those checks; with an older doctor these two tests fail on the watch run passing.
+# doctor FAILs on a failed backup (backup-last-failed.json), on a certificate near its end
+# (remaining < min(14 days, lifetime / 4), read from certificate.json) and on low disk space from
+# the change that adds those checks; with an older doctor these three tests fail on the watch run
+# passing (the certificate test checks certificate.json's figures before that).
 
 
 def test_the_hourly_check_alerts_after_a_failed_backup(guest, posts, unreachable_repository):
@@ -280,3 +281,40 @@ def test_a_certificate_near_its_end_is_recorded_and_alerts(guest, posts):
         # install.sh writes the Caddyfile back from deploy/Caddyfile (tls internal again).
         guest.run("/srv/src/deploy/install.sh", check=False, timeout=600)
         guest.run(f"rm -f {ALERT_FILE}")
+
+
+FULL_DISK = r"""
+set -e
+systemctl stop lynx-portal.socket lynx-portal.service
+rm -rf /root/data-saved && cp -a /var/lib/lynx-portal /root/data-saved
+used=$(du -sk /var/lib/lynx-portal | cut -f1)
+mount -t tmpfs -o size=$((used + 4096))k,mode=0750,uid=$(id -u portal),gid=$(id -g portal) lynx-test-small /var/lib/lynx-portal
+cp -a /root/data-saved/. /var/lib/lynx-portal/
+systemctl start lynx-portal.socket
+free=$(df -k --output=avail /var/lib/lynx-portal | tail -n 1)
+runuser -u portal -- head -c $(( (free - 128) * 1024 )) /dev/zero >/var/lib/lynx-portal/filler
+df -k /var/lib/lynx-portal
+"""
+
+RESTORE_DISK = r"""
+systemctl stop lynx-portal.socket lynx-portal.service
+umount /var/lib/lynx-portal
+rm -rf /root/data-saved
+systemctl start lynx-portal.socket
+"""
+
+
+def test_a_nearly_full_data_disk_alerts(guest, posts):
+    """The data directory on a small tmpfs filled to 128 KiB of free space (a mount inside the
+    guest's own mount namespace: the host's disk is never filled)."""
+    guest.run(f"rm -f {ALERT_FILE}")
+    guest.run(f"bash -c {quote(FULL_DISK)}", timeout=120)
+    try:
+        before = len(posts)
+        assert start_watch(guest) != 0, "doctor passed with 128 KiB free in the data directory"
+        post = wait_for_alert(guest, posts, before, "lynx-portal-watch.service failed")
+        assert "disk" in post["body"].lower(), post["body"]
+    finally:
+        guest.run(f"bash -c {quote(RESTORE_DISK)}", check=False, timeout=120)
+        guest.run(f"rm -f {ALERT_FILE}")
+    assert guest.run("findmnt -n /var/lib/lynx-portal", check=False).stdout.strip() == ""

@@ -42,13 +42,15 @@ json_text() {
 
 # Written beside the target and renamed over it: a reader never sees half a file, and a link
 # planted at the target's name is replaced, never followed.
+# A write that fails (a full disk) is reported and the check goes on: doctor says why.
 write_certificate_json() {
     local staged
-    staged=$(mktemp "$data_dir/.certificate.json.XXXXXX")
-    printf '%s\n' "$1" >"$staged"
-    chown portal:portal "$staged" 2>/dev/null || true
-    chmod 0640 "$staged"
-    mv -fT "$staged" "$data_dir/certificate.json"
+    if staged=$(mktemp "$data_dir/.certificate.json.XXXXXX") && printf '%s\n' "$1" >"$staged" \
+        && chmod 0640 "$staged" && chown portal:portal "$staged" && mv -fT "$staged" "$data_dir/certificate.json"; then
+        return 0
+    fi
+    [ -z "${staged:-}" ] || rm -f "$staged"
+    echo "lynx-portal-watch: could not write $data_dir/certificate.json" >&2
 }
 
 check_certificate() {
