@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import free_port
-from test_runbook import apt_install
+from test_runbook import apt_install, run_retrying_apt_lock
 
 HTTP_PORT = free_port()
 HTTPS_PORT = free_port()
@@ -56,7 +56,7 @@ def posts():
 
 @pytest.fixture(scope="module")
 def guest(booted_guest, posts):
-    result = booted_guest.run(f"/srv/src/deploy/install.sh {OPTIONS}", check=False, timeout=900)
+    result = run_retrying_apt_lock(booted_guest, f"/srv/src/deploy/install.sh {OPTIONS}")
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     booted_guest.run(f"sed -i 's|^LYNX_ALERT_URL=.*|LYNX_ALERT_URL=http://127.0.0.1:{ALERT_PORT}/alerts|' "
                      "/etc/lynx-portal/alert.env")

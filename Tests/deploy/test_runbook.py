@@ -211,6 +211,20 @@ def apt_install(guest, packages):
     pytest.fail(f"apt-get install {packages}: the apt cache stayed locked")
 
 
+APT_LOCKED = "Could not get lock /var/cache/apt/archives/lock"
+
+
+def run_retrying_apt_lock(guest, command, timeout=900):
+    """Runs `command`; again (install.sh is idempotent) while it failed only because another
+    test's guest held the shared .deb cache's lock."""
+    for attempt in range(60):
+        result = guest.run(command, check=False, timeout=timeout)
+        if result.returncode == 0 or APT_LOCKED not in result.stdout + result.stderr:
+            return result
+        time.sleep(5)
+    return result
+
+
 def before(guest, name):
     if name == "borg-init":
         # Steps 1-5 of the backup setup happen on the backup host (manual): a local repository
@@ -258,7 +272,7 @@ BLOCKS = runnable_blocks()
 def test_runbook_block_runs(vps, receiver, label, name, text):
     before(vps, name)
     script = substitute(text)
-    result = vps.run(f"cd /root && bash -eo pipefail -c {shell_quote(script)}", check=False, timeout=900)
+    result = run_retrying_apt_lock(vps, f"cd /root && bash -eo pipefail -c {shell_quote(script)}")
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"{label} exited {result.returncode}:\n{script}\n---\n{output[-4000:]}"
     check(vps, name, output, receiver)
