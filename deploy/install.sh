@@ -79,9 +79,6 @@ previous_caddy_admin=localhost:2019
 if [ -f "$conf" ]; then
     while IFS='=' read -r key value; do
         case "$key" in
-            caddy_admin) previous_caddy_admin=$value ;;
-        esac
-        case "$key" in
             domain) domain=${domain:-$value} ;;
             email) email=${email:-$value} ;;
             tls) tls=${tls:-$value} ;;
@@ -90,6 +87,12 @@ if [ -f "$conf" ]; then
             caddy_admin) caddy_admin=${caddy_admin:-$value} ;;
         esac
     done < <(grep -E '^[a-z_]+=' "$conf")
+fi
+# The endpoint the running Caddy listens on is the one of the Caddyfile it was started with
+# (install.conf may have been written before Caddy ever ran with it).
+if [ -f /etc/caddy/Caddyfile ]; then
+    previous_caddy_admin=$(awk '$1 == "admin" && NF >= 2 { print $2; exit }' /etc/caddy/Caddyfile)
+    previous_caddy_admin=${previous_caddy_admin:-localhost:2019}
 fi
 tls=${tls:-yes}
 http_port=${http_port:-80}
@@ -366,6 +369,13 @@ elif [ -e "$dropin_dir/no-tls.conf" ]; then
     service_changed=yes
 fi
 [ "$socket_changed$service_changed" = nono ] || units_changed=yes
+# The hourly check and the alert it sends on failure (deploy/README.md, "Alerts").
+for unit in lynx-portal-watch.service lynx-portal-watch.timer lynx-portal-alert@.service; do
+    if [ -f "$deploy_dir/systemd/$unit" ]; then
+        ensure_file "$deploy_dir/systemd/$unit" "/etc/systemd/system/$unit" root root 0644
+        [ "$did_change" = no ] || units_changed=yes
+    fi
+done
 
 if ! systemctl is-enabled --quiet lynx-portal.socket 2>/dev/null; then
     systemctl enable --quiet lynx-portal.socket
@@ -375,13 +385,18 @@ if ! systemctl is-enabled --quiet caddy.service 2>/dev/null; then
     systemctl enable --quiet caddy.service
     changed "enabled caddy.service"
 fi
+if [ -f /etc/systemd/system/lynx-portal-watch.timer ] \
+    && ! systemctl is-enabled --quiet lynx-portal-watch.timer 2>/dev/null; then
+    systemctl enable --quiet lynx-portal-watch.timer
+    changed "enabled lynx-portal-watch.timer (hourly check, alerts on failure)"
+fi
 
 # --- 8. the backup job (deploy/backup/, when the bundle has it) -----------------------------
 step="installing the backup job"
 if [ -d "$deploy_dir/backup" ]; then
     # script in deploy/backup/ -> installed command
     for pair in borg-backup.sh:lynx-backup borg-restore.sh:lynx-restore borg-verify.sh:lynx-backup-verify \
-        lynx-borg.sh:lynx-borg; do
+        lynx-borg.sh:lynx-borg lynx-portal-watch.sh:lynx-portal-watch lynx-portal-alert.sh:lynx-portal-alert; do
         if [ -f "$deploy_dir/backup/${pair%%:*}" ]; then
             ensure_file "$deploy_dir/backup/${pair%%:*}" "/usr/local/bin/${pair##*:}" root root 0755
         fi
@@ -392,12 +407,30 @@ if [ -d "$deploy_dir/backup" ]; then
         ensure_file "$deploy_dir/backup/lynx-backup-common.sh" /usr/local/lib/lynx-portal/lynx-backup-common.sh \
             root root 0644
     fi
+    # Alerts: where they are sent (created once, like borg.env), the pending alert's directory
+    # and the login message that shows it.
+    if [ -f "$deploy_dir/alert.env.example" ] && [ ! -e "$etc/alert.env" ]; then
+        install -o root -g root -m 0600 "$deploy_dir/alert.env.example" "$etc/alert.env"
+        changed "created $etc/alert.env from the template (set LYNX_ALERT_URL to get alerts off the server)"
+    fi
+    if [ -e "$etc/alert.env" ]; then ensure_owner "$etc/alert.env" root root 0600; fi
+    ensure_dir /var/lib/lynx-portal-alerts root root 0755
+    if [ -f "$deploy_dir/profile.d/lynx-portal-alert.sh" ]; then
+        ensure_file "$deploy_dir/profile.d/lynx-portal-alert.sh" /etc/profile.d/lynx-portal-alert.sh root root 0644
+    fi
     # deploy/backup/crontab is in /etc/cron.d format (with a user field).
     if [ -f "$deploy_dir/backup/crontab" ]; then
         ensure_file "$deploy_dir/backup/crontab" /etc/cron.d/lynx-portal root root 0644
     fi
 else
     note "no deploy/backup/ in this bundle: backup job not installed"
+fi
+# The hourly check's timer runs from now on, not only after the next boot.
+if [ "$systemd_running" = yes ] && [ -f /etc/systemd/system/lynx-portal-watch.timer ] \
+    && ! systemctl is-active --quiet lynx-portal-watch.timer; then
+    systemctl daemon-reload
+    systemctl start lynx-portal-watch.timer
+    changed "started lynx-portal-watch.timer"
 fi
 
 # --- 9. start or restart what changed -------------------------------------------------------
@@ -533,6 +566,9 @@ Left for you (see $opt/deploy/README.md):
        sudo lynx-borg key export :: lynx-portal-borg.key
   4. Create the first learner and hand over the username and setup code:
        sudo lynx-portal user add NAME --tz Area/City
+  5. Get alerts off the server: set LYNX_ALERT_URL in $etc/alert.env (sudoedit), then check that
+     a test alert reaches you:
+       sudo lynx-portal-alert --test
 STEPS
 echo
 if [ "$changes" -eq 0 ]; then

@@ -327,5 +327,7 @@ def test_crontab_fires_each_job_at_its_utc_time_whatever_the_server_zone(utc, ex
             result = subprocess.run(["faketime", local, "bash", "-c", guard.replace("\\%", "%")],
                                     env={**os.environ, "TZ": zone}, capture_output=True, text=True)
             if result.returncode == 0:
-                fired.add(job.split(" 2>&1")[0])
+                fired.add(job.removeprefix("{ ").split(" 2>&1")[0])
+            # A failed job alerts at once: the job's own exit status, not logger's.
+            assert job.endswith('[ "${PIPESTATUS[0]}" = 0 ] || lynx-portal-alert --tag lynx-backup; }'), job
         assert fired == expected, (zone, utc, fired)
