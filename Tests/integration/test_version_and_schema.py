@@ -9,7 +9,6 @@ The gate: `lynx-portal migrate` is the only command that changes the schema. `se
 not know (a newer portal migrated it); `migrate` refuses the newer one without touching it;
 `migrate --check` exits 0 current, 1 pending, 78 newer."""
 import hashlib
-import pathlib
 import re
 import sqlite3
 import subprocess
@@ -48,7 +47,12 @@ def migrations(path):
 
 
 def digest(path):
-    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+    """The database's content (schema and rows, WAL included), not its file: a checkpoint may
+    move pages from the WAL into the file without changing a row."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    dump = "\n".join(db.iterdump())
+    db.close()
+    return hashlib.sha256(dump.encode()).hexdigest()
 
 
 def test_version_names_the_release_and_the_commit_of_this_tree():
