@@ -23,7 +23,7 @@ test-deps:
 
 # `make release` installs nothing: it checks the toolchain and build libraries and names what is missing.
 release-deps:
-	scripts/install-deps.sh release
+	SWIFT=$(SWIFT) scripts/install-deps.sh release
 
 build: deps
 	$(STAMP)

@@ -570,7 +570,7 @@ if [ "$systemd_running" = yes ]; then
         sleep 1
     done
     if [ "$code" = 200 ]; then
-        health+="; $url 200 ($(grep -oE '"(database|version)":"[^"]*"' <<<"${body%$'\n'*}" | paste -sd, -))"
+        health+="; $url 200 ($(grep -oE '"(database|version|commit)":"[^"]*"' <<<"${body%$'\n'*}" | paste -sd, -))"
     elif [ "$tls" = yes ]; then
         # Expected until DNS points here and Let's Encrypt has issued the certificate.
         health+="; $url not answering yet (DNS and certificate pending? journalctl -u caddy)"
