@@ -435,9 +435,9 @@ portal_stopped=no
 if [ -e "$data/portal.db" ]; then
     schema_status=0
     schema=$("$cli" migrate --check 2>&1) || schema_status=$?
-    case "$schema_status" in
-        0) ;;
-        1)
+    case "$schema_status:$schema" in
+        0:*) ;;
+        1:pending:*)
             note "database: ${schema}"
             if [ "$systemd_running" = yes ] && systemctl is-active --quiet lynx-portal.service; then
                 step="stopping lynx-portal.service for the migration"
@@ -451,9 +451,13 @@ if [ -e "$data/portal.db" ]; then
             chmod 0640 "$snapshot" "${snapshot%.db}.manifest.json"
             changed "pre-upgrade snapshot: $snapshot (manifest ${snapshot%.db}.manifest.json)"
             ;;
-        *)
+        78:*)
             echo "$schema" >&2
             fail "$data/portal.db was migrated by a newer lynx-portal than this bundle's; nothing was migrated (deploy/README.md, \"Rolling back\")"
+            ;;
+        *)
+            echo "$schema" >&2
+            fail "lynx-portal migrate --check failed (exit status $schema_status, see above)"
             ;;
     esac
 fi

@@ -9,17 +9,21 @@ struct Migrate: ParsableCommand {
             Refuses, with exit status 78 and without touching it, a database migrated by a newer
             lynx-portal (migrations this binary does not know). --check changes nothing: it prints
             the pending migrations and exits 0 when the schema is current, 1 when migrations are
-            pending (or there is no database yet), 78 when the database is newer.
+            pending (or there is no database yet), 78 when the database is newer, 2 when it cannot
+            be read.
             """)
 
-    @Flag(help: "Only report: exit 0 current, 1 migrations pending (listed), 78 migrated by a newer lynx-portal.")
+    @Flag(
+        help: "Only report: exit 0 current, 1 migrations pending (listed), 78 migrated by a newer lynx-portal, 2 unreadable."
+    )
     var check = false
 
     func run() throws {
         let directory = ProcessInfo.processInfo.dataDirectory
         let path = directory + "/portal.db"
         if check, !FileManager.default.fileExists(atPath: path) {
-            print("no database at \(path); pending: \(PortalDatabase.registeredMigrations.joined(separator: " "))")
+            FileHandle.standardError.write(Data("lynx-portal: no database at \(path) yet\n".utf8))
+            print("pending: \(PortalDatabase.registeredMigrations.joined(separator: " "))")
             throw ExitCode(1)
         }
         do {
@@ -46,7 +50,8 @@ struct Migrate: ParsableCommand {
         } catch let exit as ExitCode {
             throw exit
         } catch {
-            fail("migrate \(path): \(error)")
+            // --check's 1 means "pending": a database that cannot be read is another answer.
+            fail("migrate \(path): \(error)", code: check ? 2 : 1)
         }
     }
 }
