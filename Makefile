@@ -3,7 +3,15 @@ SHELL := /bin/bash
 SWIFT ?= swift
 BINARY := .build/debug/lynx-portal
 
-.PHONY: all deps test-deps build check lint format test integration run release bench bench-instructions clean
+.PHONY: all deps test-deps release-deps build check lint format test integration run release release-test bench bench-instructions clean
+
+# The release (VERSION) and the tarball `make release` writes next to dist/lynx-portal/.
+VERSION := $(shell tr -d '[:space:]' < VERSION)
+RELEASE := lynx-portal-$(VERSION)
+TARBALL := $(RELEASE)-linux-amd64.tar.gz
+# Every target that builds the product runs this first: VERSION and the commit into the binary
+# (Sources/CBuildInfo/generated/build-info.h, rewritten only when it changes).
+STAMP := scripts/stamp-build.sh
 
 all: build
 
@@ -13,11 +21,17 @@ deps:
 test-deps:
 	scripts/install-deps.sh test
 
+# `make release` installs nothing: it checks the toolchain and build libraries and names what is missing.
+release-deps:
+	SWIFT=$(SWIFT) scripts/install-deps.sh release
+
 build: deps
+	$(STAMP)
 	$(SWIFT) build
 
 # Fast inner loop: formatting, build and the unit tests only.
 check: lint
+	$(STAMP)
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -30,10 +44,12 @@ format:
 
 # Everything CI runs: unit tests, then the integration suite through real Caddy and the binary.
 test: test-deps lint
+	$(STAMP)
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) integration
 	$(MAKE) deploy-test
+	$(MAKE) release-test
 	$(MAKE) walkthrough
 	$(MAKE) fuzz
 	$(MAKE) sanitize
@@ -44,8 +60,12 @@ integration:
 run: build
 	scripts/dev-run.sh
 
-# The bundle deploy/install.sh takes: a static-stdlib release binary plus templates, static files, quizzes.
-release: deps
+# The bundle deploy/install.sh takes: a static-stdlib release binary plus templates, static files,
+# quizzes, deploy/ and VERSION, as dist/lynx-portal/ and as dist/lynx-portal-VERSION-linux-amd64.tar.gz
+# (top directory lynx-portal-VERSION/; owner 0, names sorted, mtimes the commit's date) with its
+# .sha256 for `sha256sum -c`. No root, no apt: release-deps only checks.
+release: release-deps
+	$(STAMP)
 	$(SWIFT) build -c release --static-swift-stdlib
 	rm -rf dist/lynx-portal && mkdir -p dist/lynx-portal/bin
 	cp .build/release/lynx-portal dist/lynx-portal/bin/
@@ -53,6 +73,20 @@ release: deps
 	cp -r templates static dist/lynx-portal/
 	if [ -d quizzes ]; then cp -r quizzes dist/lynx-portal/; fi
 	cp -r deploy dist/lynx-portal/
+	cp VERSION dist/lynx-portal/
+	rm -f dist/$(TARBALL) dist/$(TARBALL).sha256
+	tar -C dist --sort=name --owner=0 --group=0 --numeric-owner --mode=go-w \
+		--mtime=@$$(git log -1 --format=%ct 2>/dev/null || date +%s) \
+		--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
+		--transform 's,^lynx-portal,$(RELEASE),' -cf - lynx-portal | gzip -n -9 > dist/$(TARBALL).partial
+	mv dist/$(TARBALL).partial dist/$(TARBALL)
+	cd dist && sha256sum $(TARBALL) > $(TARBALL).sha256
+	@echo "release: dist/$(TARBALL) ($$(dist/lynx-portal/bin/lynx-portal --version))"
+
+# The tarball as an operator gets it: checksum, unpack, its install.sh finds its bundle, its binary
+# reports VERSION (Tests/release/).
+release-test: release
+	cd Tests/release && LYNX_RELEASE_TARBALL=$(CURDIR)/dist/$(TARBALL) python3 -m pytest -q -p no:cacheprovider
 
 # Committed records (experiments/records.py): every target below that writes one sets
 # LYNX_RECORD=1, refuses a tree with uncommitted changes (records aside) and stamps the commit.
@@ -68,6 +102,7 @@ bench: deps
 bench-instructions: deps
 	command -v valgrind >/dev/null || apt-get install -y -qq valgrind >/dev/null
 	$(RECORD_CHECK)
+	$(STAMP)
 	$(SWIFT) build -c release
 	$(RECORD) experiments/bench/instructions.py
 
@@ -78,8 +113,8 @@ clean:
 # systemd-analyze security), then deploy/install.sh run twice in a booted Debian 12 root
 # (debootstrap, cached under /var/cache/lynx-portal-test, + systemd-nspawn). Needs root.
 .PHONY: deploy-test
-deploy-test: release
-	scripts/install-deps.sh test
+deploy-test: test-deps
+	$(MAKE) release
 	cd Tests/deploy && $$( [ "$$(id -u)" -eq 0 ] || echo sudo ) env LYNX_BUNDLE=$(CURDIR)/dist/lynx-portal \
 		python3 -m pytest -q -p no:cacheprovider
 
@@ -96,20 +131,21 @@ record-dr-drill: test-deps build
 # experiments/reliability/RESULTS.md. SOAK_SECONDS sets the soak's length.
 SOAK_SECONDS ?= 1800
 .PHONY: record-reliability
-record-reliability: test-deps release
+record-reliability: test-deps
+	$(MAKE) release
 	$(RECORD_CHECK)
 	$(RECORD) python3 experiments/reliability/run.py all --seconds $(SOAK_SECONDS) \
 		--binary $(CURDIR)/dist/lynx-portal/bin/lynx-portal
 
 # The other records `make test` also produces, written to their committed places.
 .PHONY: record-walkthrough record-deploy-figures record-fuzz record-sanitizers records
-record-walkthrough: release
+record-walkthrough: test-deps
+	$(MAKE) release
 	$(RECORD_CHECK)
-	scripts/install-deps.sh test
 	$(RECORD) python3 experiments/41-deploy/walkthrough.py --target nspawn
-record-deploy-figures: release
+record-deploy-figures: test-deps
+	$(MAKE) release
 	$(RECORD_CHECK)
-	scripts/install-deps.sh test
 	cd Tests/deploy && $$( [ "$$(id -u)" -eq 0 ] || echo sudo ) env $(RECORD) LYNX_BUNDLE=$(CURDIR)/dist/lynx-portal \
 		python3 -m pytest -q -p no:cacheprovider
 record-fuzz: deps
@@ -117,6 +153,7 @@ record-fuzz: deps
 	$(RECORD) scripts/fuzz.sh $(FUZZ_SECONDS)
 record-sanitizers: test-deps
 	$(RECORD_CHECK)
+	$(STAMP)
 	$(RECORD) scripts/sanitizers.sh $(SANITIZERS)
 records: record-reliability record-dr-drill record-fuzz record-sanitizers record-deploy-figures record-walkthrough
 
@@ -124,8 +161,8 @@ records: record-reliability record-dr-drill record-fuzz record-sanitizers record
 # fresh Debian 12 root (systemd-nspawn, tls internal); writes its transcript and screenshots to
 # .records/experiments/41-deploy/ (`make record-walkthrough` writes the committed ones). Needs root.
 .PHONY: walkthrough
-walkthrough: release
-	scripts/install-deps.sh test
+walkthrough: test-deps
+	$(MAKE) release
 	python3 experiments/41-deploy/walkthrough.py --target nspawn
 
 # libFuzzer + AddressSanitizer (Fuzz/, a package of its own so the fuzz entry points never reach
@@ -144,4 +181,5 @@ fuzz: deps
 SANITIZERS ?= all
 .PHONY: sanitize
 sanitize: test-deps
+	$(STAMP)
 	scripts/sanitizers.sh $(SANITIZERS)

@@ -23,6 +23,10 @@ let package = Package(
         /// a signal handler may only call async-signal-safe functions and touch preallocated memory.
         .target(name: "CCrashRecord"),
 
+        /// The version and commit stamped into the binary (scripts/stamp-build.sh writes them;
+        /// "dev"/"unknown" without the stamp). Only the executable links it.
+        .target(name: "CBuildInfo"),
+
         /// FastCGI responder on libfcgi: accept loop, worker threads, request and response types.
         .target(
             name: "FastCGI",
@@ -55,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "lynx-portal",
             dependencies: [
-                "FastCGI", "PortalWeb", "PortalStore", "PortalDomain", "PasswordHashing",
+                "CBuildInfo", "FastCGI", "PortalWeb", "PortalStore", "PortalDomain", "PasswordHashing",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

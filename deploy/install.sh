@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs or upgrades lynx-portal on a Debian 12 server: packages, the portal user, the layout
 # of docs/ARCHITECTURE.md, the release bundle, secrets (once), Caddy, the systemd units, the backup job,
-# migrations and the quizzes; then runs `lynx-portal doctor` and a health request.
+# migrations (after a pre-upgrade snapshot when an existing database has some pending) before
+# anything starts the new binary, and the quizzes; then runs `lynx-portal doctor` and a health request.
 #
 # Idempotent: every action first checks whether it is already done, and a second run with the
 # same bundle reports "nothing to change". Secrets and data are never overwritten.
@@ -24,6 +25,7 @@ usage: deploy/install.sh [--domain NAME] [--email ADDR] [--no-tls | --tls | --tl
   --bundle DIR        the release bundle from `make release` whose binary, templates, static
                       files and quizzes to install (default: the bundle holding this script, else
                       dist/lynx-portal next to it); deploy files come from this script's folder
+  --show-bundle       print the bundle this run would install and its version, change nothing
 Run as root. Unchanged options can be left out on later runs.
 USAGE
     exit 2
@@ -54,7 +56,7 @@ changed() {
 note() { echo "install: $*"; }
 
 # Options: command line first, then the last run's, then defaults.
-domain="" email="" tls="" http_port="" https_port="" caddy_admin="" bundle=""
+domain="" email="" tls="" http_port="" https_port="" caddy_admin="" bundle="" show_bundle=no
 while [ $# -gt 0 ]; do
     case "$1" in
         --domain) [ $# -ge 2 ] || usage; domain=$2; shift 2 ;;
@@ -66,10 +68,31 @@ while [ $# -gt 0 ]; do
         --https-port) [ $# -ge 2 ] || usage; https_port=$2; shift 2 ;;
         --caddy-admin) [ $# -ge 2 ] || usage; caddy_admin=$2; shift 2 ;;
         --bundle) [ $# -ge 2 ] || usage; bundle=$2; shift 2 ;;
+        --show-bundle) show_bundle=yes; shift ;;
         -h | --help) usage ;;
         *) echo "install: unknown option '$1'" >&2; usage ;;
     esac
 done
+
+find_bundle() {
+    if [ -z "$bundle" ]; then
+        if [ -x "$deploy_dir/../bin/lynx-portal" ]; then
+            bundle="$deploy_dir/.."
+        else
+            bundle="$deploy_dir/../dist/lynx-portal"
+        fi
+    fi
+    [ -x "$bundle/bin/lynx-portal" ] \
+        || fail "no release bundle at $bundle (build it with \`make release\` or pass --bundle DIR)"
+    bundle=$(cd "$bundle" && pwd)
+}
+
+if [ "$show_bundle" = yes ]; then
+    step="finding the release bundle"
+    find_bundle
+    echo "install: bundle $bundle: lynx-portal $("$bundle/bin/lynx-portal" --version)"
+    exit 0
+fi
 
 [ "$(id -u)" -eq 0 ] || { echo "install: run as root (sudo $0 ...)" >&2; exit 2; }
 
@@ -112,16 +135,7 @@ admin_pattern='^[][A-Za-z0-9.:_/-]+$'
 [[ $caddy_admin =~ $admin_pattern ]] || fail "--caddy-admin '$caddy_admin' is not an address"
 
 step="finding the release bundle"
-if [ -z "$bundle" ]; then
-    if [ -x "$deploy_dir/../bin/lynx-portal" ]; then
-        bundle="$deploy_dir/.."
-    else
-        bundle="$deploy_dir/../dist/lynx-portal"
-    fi
-fi
-[ -x "$bundle/bin/lynx-portal" ] \
-    || fail "no release bundle at $bundle (build it with \`make release\` or pass --bundle DIR)"
-bundle=$(cd "$bundle" && pwd)
+find_bundle
 cd /
 for file in Caddyfile portal.env.example borg.env.example lynx-portal-cli.sh \
     systemd/lynx-portal.socket systemd/lynx-portal.service systemd/lynx-portal.tmpfiles; do
@@ -235,9 +249,20 @@ ensure_dir "$opt/deploy" root root 0755
 ensure_dir "$etc" root portal 0750
 ensure_dir "$data" portal portal 0750
 ensure_dir "$data/audit" portal portal 0750
+ensure_dir "$data/pre-upgrade" portal portal 0750
 ensure_dir "$logs" portal portal 0750
 
 # --- 4. the release bundle ------------------------------------------------------------------
+# The version being replaced names the pre-upgrade snapshot (step 8b): "0.2.0 (commit abc)" ->
+# 0.2.0-abc; a binary older than the version stamp prints its version alone.
+step="reading the installed version"
+previous_version=unknown
+if [ -x "$opt/bin/lynx-portal" ]; then
+    previous_version=$("$opt/bin/lynx-portal" --version 2>/dev/null | head -n 1) || true
+    previous_version=${previous_version// (commit /-}
+    previous_version=${previous_version//[^A-Za-z0-9.-]/}
+    previous_version=${previous_version:-unknown}
+fi
 step="installing the release bundle from $bundle"
 code_changed=no templates_changed=no
 ensure_file "$bundle/bin/lynx-portal" "$opt/bin/lynx-portal" root portal 0750
@@ -433,6 +458,49 @@ if [ "$systemd_running" = yes ] && [ -f /etc/systemd/system/lynx-portal-watch.ti
     changed "started lynx-portal-watch.timer"
 fi
 
+# --- 8b. the database schema ----------------------------------------------------------------
+# The one place that migrates, before anything starts the new binary (it refuses a schema that is
+# not current). An existing database with migrations pending is first snapshotted into
+# $data/pre-upgrade/ with the portal stopped (its socket stays open and queues requests), so that
+# a rollback has the data as the previous version left it (deploy/README.md, "Rolling back").
+step="checking the database schema"
+portal_stopped=no
+if [ -e "$data/portal.db" ]; then
+    schema_status=0
+    schema=$("$cli" migrate --check 2>&1) || schema_status=$?
+    case "$schema_status:$schema" in
+        0:*) ;;
+        1:pending:*)
+            note "database: ${schema}"
+            if [ "$systemd_running" = yes ] && systemctl is-active --quiet lynx-portal.service; then
+                step="stopping lynx-portal.service for the migration"
+                systemctl stop lynx-portal.service
+                portal_stopped=yes
+                note "stopped lynx-portal.service for the migration (its socket queues requests meanwhile)"
+            fi
+            step="taking the pre-upgrade snapshot"
+            snapshot="$data/pre-upgrade/portal-$previous_version-$(date -u +%Y%m%dT%H%M%SZ).db"
+            "$cli" snapshot --to "$snapshot" --manifest "${snapshot%.db}.manifest.json" >/dev/null
+            chmod 0640 "$snapshot" "${snapshot%.db}.manifest.json"
+            changed "pre-upgrade snapshot: $snapshot (manifest ${snapshot%.db}.manifest.json)"
+            ;;
+        78:*)
+            echo "$schema" >&2
+            fail "$data/portal.db was migrated by a newer lynx-portal than this bundle's; nothing was migrated (deploy/README.md, \"Rolling back\")"
+            ;;
+        *)
+            echo "$schema" >&2
+            fail "lynx-portal migrate --check failed (exit status $schema_status, see above)"
+            ;;
+    esac
+fi
+step="migrating the database"
+migrated=$("$cli" migrate)
+case "$migrated" in
+    "schema up to date"*) ;;
+    *) changed "database: $migrated" ;;
+esac
+
 # --- 9. start or restart what changed -------------------------------------------------------
 if [ "$systemd_running" = yes ]; then
     step="creating /run/lynx-portal and /run/lynx-portal-backup"
@@ -454,7 +522,12 @@ if [ "$systemd_running" = yes ]; then
         changed "started lynx-portal.socket"
     fi
     step="restarting the portal"
-    if systemctl is-active --quiet lynx-portal.service; then
+    if [ "$portal_stopped" = yes ]; then
+        # Stopped for the migration; a request that activated it meanwhile met the old schema.
+        systemctl reset-failed lynx-portal.service 2>/dev/null || true
+        systemctl start lynx-portal.service
+        changed "started lynx-portal.service (after the migration)"
+    elif systemctl is-active --quiet lynx-portal.service; then
         if [ "$code_changed" = yes ] || [ "$service_changed" = yes ]; then
             # The socket stays open across the restart: requests wait in its backlog, none is lost.
             systemctl restart lynx-portal.service
@@ -481,13 +554,7 @@ else
     note "systemd is not running here: skipped the start steps (/run/lynx-portal, daemon-reload, starting the socket and Caddy); the enabled units start at the next boot"
 fi
 
-# --- 10. database and quizzes ---------------------------------------------------------------
-step="migrating the database"
-migrated=$("$cli" migrate)
-case "$migrated" in
-    "schema up to date"*) ;;
-    *) changed "database: $migrated" ;;
-esac
+# --- 10. quizzes ----------------------------------------------------------------------------
 step="importing quizzes"
 shopt -s nullglob
 for quiz in "$opt"/quizzes/*.gift "$opt"/quizzes/*.aiken; do
@@ -540,7 +607,7 @@ if [ "$systemd_running" = yes ]; then
         sleep 1
     done
     if [ "$code" = 200 ]; then
-        health+="; $url 200 ($(grep -oE '"(database|version)":"[^"]*"' <<<"${body%$'\n'*}" | paste -sd, -))"
+        health+="; $url 200 ($(grep -oE '"(database|version|commit)":"[^"]*"' <<<"${body%$'\n'*}" | paste -sd, -))"
     elif [ "$tls" = yes ]; then
         # Expected until DNS points here and Let's Encrypt has issued the certificate.
         health+="; $url not answering yet (DNS and certificate pending? journalctl -u caddy)"

@@ -1,11 +1,36 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing lynx-portal need on Debian 12, skipping what is
-# already there. Usage: scripts/install-deps.sh [build|test]
+# already there. Usage: scripts/install-deps.sh [build|test|release]
+# `release` installs nothing (no root, no apt): it checks that the Swift toolchain and the build
+# libraries `make release` links are present, and names the missing packages.
 set -euo pipefail
 
-usage() { echo "usage: $0 [build|test]" >&2; exit 2; }
+usage() { echo "usage: $0 [build|test|release]" >&2; exit 2; }
 purpose=${1:-build}
-case "$purpose" in build | test) ;; *) usage ;; esac
+case "$purpose" in build | test | release) ;; *) usage ;; esac
+
+if [ "$purpose" = release ]; then
+    # What `swift build -c release --static-swift-stdlib` needs beyond the toolchain: the C
+    # libraries found through pkg-config (static Swift stdlib; libfcgi and libargon2 stay shared).
+    release_packages=(pkg-config libfcgi-dev libargon2-dev libsqlite3-dev binutils)
+    missing=()
+    for package in "${release_packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    swift=${SWIFT:-swift}
+    status=0
+    if ! command -v "$swift" >/dev/null; then
+        echo "release: no Swift toolchain ($swift not on PATH): install Swift 6 for Debian 12 (swift.org)" >&2
+        status=1
+    fi
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "release: missing Debian packages: ${missing[*]}; install them first:" >&2
+        echo "  sudo apt-get install ${missing[*]}" >&2
+        status=1
+    fi
+    [ "$status" -eq 0 ] && echo "install-deps: release build requirements present (nothing installed)"
+    exit "$status"
+fi
 
 # Build and run: the C libraries the package links, Caddy in front, sqlite3 for operators.
 packages=(pkg-config libfcgi-dev libargon2-dev libsqlite3-dev sqlite3 caddy curl)

@@ -125,16 +125,42 @@ public final class PortalDatabase: Sendable {
         return try pool.read { db in try migrator.appliedIdentifiers(db).sorted() }
     }
 
-    /// True when every known migration has been applied.
+    /// True when every known migration has been applied, and no unknown one.
     public func isUpToDate() throws -> Bool {
+        try schemaState() == .current
+    }
+
+    /// Every migration this binary registers, in order.
+    public static var registeredMigrations: [String] { Schema.migrator.migrations }
+
+    /// The schema against this binary's migrations: current, migrations pending (an older
+    /// database: `lynx-portal migrate` brings it up), or applied migrations this binary does not
+    /// know (a newer portal migrated it: this binary must not touch it).
+    public func schemaState() throws -> SchemaState {
         let migrator = Schema.migrator
-        return try pool.read { db in try migrator.hasCompletedMigrations(db) }
+        return try pool.read { db in
+            let applied = try migrator.appliedIdentifiers(db)
+            let known = migrator.migrations
+            let unknown = applied.filter { !known.contains($0) }.sorted()
+            if !unknown.isEmpty { return .newer(unknown: unknown) }
+            let pending = known.filter { !applied.contains($0) }
+            return pending.isEmpty ? .current : .pending(pending)
+        }
     }
 
     /// The SQLite library version in use.
     public func sqliteVersion() throws -> String {
         try pool.read { db in try String.fetchOne(db, sql: "SELECT sqlite_version()") ?? "unknown" }
     }
+}
+
+/// Where a database's schema stands against the binary's registered migrations.
+public enum SchemaState: Equatable, Sendable {
+    case current
+    /// Registered migrations not yet applied, in registration order.
+    case pending([String])
+    /// Applied migrations this binary does not know, sorted: a newer portal migrated the database.
+    case newer(unknown: [String])
 }
 
 /// One read-only connection per thread, opened on the thread's first read. Only the owning

@@ -287,7 +287,7 @@ public struct SnapshotVerification: Sendable {
 }
 
 /// Proves a verified snapshot opens through the portal's own store code: on a scratch copy in a
-/// fresh directory under `$TMPDIR`, applies pending migrations as the portal would at start-up,
+/// fresh directory under `$TMPDIR`, applies pending migrations as `lynx-portal migrate` would,
 /// then runs the queries the pages run. The snapshot (and its directory) is only ever read.
 public enum SnapshotSmokeTest {
     public static func run(snapshot path: String) throws -> String {

@@ -16,6 +16,7 @@ struct Doctor: ParsableCommand {
 
     func run() throws {
         var report = DoctorReport()
+        report.pass("version", "lynx-portal \(BuildInfo.stamped)")
         let environment = ProcessInfo.processInfo.environment
         var configuration: PortalConfiguration?
         do {
@@ -40,7 +41,9 @@ struct Doctor: ParsableCommand {
             guard synchronous == 1 else { throw DoctorFailure("synchronous is \(synchronous), expected 1 (NORMAL)") }
             guard mode == "wal" else { throw DoctorFailure("journal_mode is \(mode), expected wal") }
             guard foreignKeys == 1 else { throw DoctorFailure("foreign_keys is off") }
-            guard try database.isUpToDate() else { throw DoctorFailure("migrations pending: run `lynx-portal migrate`") }
+            if let refusal = SchemaGate.refusal(try database.schemaState(), dataDirectory: dataDirectory) {
+                throw DoctorFailure(refusal)
+            }
             let integrity = try database.pool.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "?" }
             guard integrity == "ok" else { throw DoctorFailure("quick_check: \(integrity)") }
             return
@@ -73,7 +76,6 @@ struct Doctor: ParsableCommand {
             return "\(version): carries only part of the CVE-2025-23016 fix; keep the socket unix-only (never TCP)"
         }
         Self.reportCrashes(into: &report, dataDirectory: dataDirectory)
-        report.pass("version", "lynx-portal \(PortalVersion.current)")
         // On an installed system the layout is part of the health: owners and modes of every path.
         let installed = ServerLayout.isInstalledSystem
         if installed {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PortalWeb
 
 @main
 struct LynxPortal: ParsableCommand {
@@ -12,7 +13,7 @@ struct LynxPortal: ParsableCommand {
             LYNX_DAY_START_HOUR, LYNX_COOKIE_SECURE, LYNX_ARGON2, LYNX_LOGIN_ADDRESS_LIMIT,
             LYNX_AUDIT_RETENTION_DAYS, LYNX_AUDIT_MAX_BYTES, LYNX_MAX_JOURNAL_ENTRIES, LYNX_MAX_QUIZ_ATTEMPTS.
             """,
-        version: "0.1.0",
+        version: BuildInfo.stamped.description,
         subcommands: [
             Serve.self, Migrate.self, User.self, Quiz.self, CheckTemplates.self, Doctor.self, SnapshotCommand.self,
             Routes.self,

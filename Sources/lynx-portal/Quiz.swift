@@ -43,9 +43,8 @@ struct Quiz: ParsableCommand {
                 fail("\(file): \(error) (read as \(format.rawValue.uppercased()); nothing imported)")
             }
             let directory = ProcessInfo.processInfo.dataDirectory
+            let database = SchemaGate.openCurrent(dataDirectory: directory)
             do {
-                let database = try PortalDatabase(dataDirectory: directory)
-                try database.migrate()
                 let summary = try QuizStore(database: database).importQuiz(
                     document, slug: name, sourceName: url.lastPathComponent, now: Int64(Date().timeIntervalSince1970))
                 print("imported \(summary)")

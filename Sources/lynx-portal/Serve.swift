@@ -10,10 +10,12 @@ struct Serve: ParsableCommand {
         abstract: "Run the FastCGI responder.",
         discussion: """
             Listens on, in this order: a listening socket inherited on fd 0 (systemd StandardInput=socket),
-            else --socket PATH (a unix socket, mode 0660), else --listen HOST:PORT. Runs migrations and
-            compiles every template first; a broken template stops start-up with its file name.
+            else --socket PATH (a unix socket, mode 0660), else --listen HOST:PORT. Refuses a database
+            whose schema is not current (run `lynx-portal migrate`; one migrated by a newer portal is
+            never touched) and compiles every template first; a broken template stops start-up with
+            its file name.
             SIGTERM: stop accepting, finish in-flight requests, exit 0. SIGHUP: reload templates.
-            Exit status 78 (EX_CONFIG): the configuration, a template or the socket is wrong, and
+            Exit status 78 (EX_CONFIG): the configuration, the schema, a template or the socket is wrong, and
             starting again will not help; the unit does not restart on it. A crash (a fatal signal)
             is written to stderr and to crash.log in the data directory; `doctor` reports it.
             """)
@@ -37,9 +39,10 @@ struct Serve: ParsableCommand {
     func run() throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "lynx-portal")
-        let configuration: PortalConfiguration
+        var configuration: PortalConfiguration
         do {
             configuration = try PortalConfiguration()
+            configuration.build = .stamped
         } catch {
             fail("configuration: \(error)", code: Self.configurationError)
         }
@@ -60,13 +63,8 @@ struct Serve: ParsableCommand {
             fail("no listening socket on fd 0 and neither --socket nor --listen given", code: Self.configurationError)
         }
 
-        let database: PortalDatabase
-        do {
-            database = try PortalDatabase(dataDirectory: configuration.dataDirectory, perThreadReaders: true)
-            try database.migrate()
-        } catch {
-            fail("database \(configuration.databasePath): \(error)")
-        }
+        // The schema must be current: `lynx-portal migrate` is the only command that migrates.
+        let database = SchemaGate.openCurrent(dataDirectory: configuration.dataDirectory, perThreadReaders: true)
         let crashFile = CrashRecord.file(inDataDirectory: configuration.dataDirectory)
         let opened = CrashRecord.install(file: crashFile, workers: workers)
         if opened != 0 {

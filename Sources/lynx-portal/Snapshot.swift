@@ -63,7 +63,7 @@ struct SnapshotCommand: ParsableCommand {
             let description: SnapshotManifest
             do {
                 description = try SnapshotManifest.describe(
-                    snapshot: to, portalVersion: PortalVersion.current, createdAt: started)
+                    snapshot: to, portalVersion: BuildInfo.stamped.version, createdAt: started)
             } catch {
                 unlink(to)
                 fail("snapshot \(to) cannot be read back (removed): \(error)")

@@ -14,13 +14,8 @@ struct User: ParsableCommand {
 
     static func open() -> (AccountStore, AuditLog) {
         let directory = ProcessInfo.processInfo.dataDirectory
-        do {
-            let database = try PortalDatabase(dataDirectory: directory)
-            try database.migrate()
-            return (AccountStore(database: database), AuditLog(directory: directory + "/audit"))
-        } catch {
-            fail("database \(directory)/portal.db: \(error)")
-        }
+        let database = SchemaGate.openCurrent(dataDirectory: directory)
+        return (AccountStore(database: database), AuditLog(directory: directory + "/audit"))
     }
 
     static func username(_ raw: String) -> Username {

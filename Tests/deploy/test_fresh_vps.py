@@ -42,6 +42,7 @@ LAYOUT = {
     "/var/lib/lynx-portal": ("directory", "portal", "portal", 0o750),
     "/var/lib/lynx-portal/portal.db": ("regular file", "portal", "portal", 0o640),
     "/var/lib/lynx-portal/audit": ("directory", "portal", "portal", 0o750),
+    "/var/lib/lynx-portal/pre-upgrade": ("directory", "portal", "portal", 0o750),
     "/var/log/lynx-portal": ("directory", "portal", "portal", 0o750),
     "/run/lynx-portal": ("directory", "root", "caddy", 0o750),
     "/run/lynx-portal/portal.sock": ("socket", "root", "caddy", 0o660),

@@ -16,6 +16,7 @@ directory.
 import http.server
 import pathlib
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -78,7 +79,13 @@ def runnable_blocks():
     return found
 
 
+def release_version():
+    return (BUNDLE / "VERSION").read_text().strip()
+
+
 def substitute(text):
+    # `lynx-portal-VERSION`: the release's file and folder names.
+    text = re.sub(r"(?<=lynx-portal-)VERSION\b", release_version(), text)
     for placeholder in sorted(PLACEHOLDERS, key=len, reverse=True):
         text = re.sub(rf"(?<![\w/.-]){re.escape(placeholder)}(?![\w-])", PLACEHOLDERS[placeholder], text)
     return text
@@ -186,12 +193,15 @@ def receiver():
 
 @pytest.fixture(scope="module")
 def vps(booted_guest, receiver):
-    """What the operator has before the first block: a VPS with sudo and SSH, the bundle copied
-    to /root/lynx-portal (the manual rsync), and this test's ports in install.conf."""
+    """What the operator has before the first block: a VPS with sudo and SSH, the release tarball
+    and its checksum file in /root (the manual scp), and this test's ports in install.conf."""
     guest = booted_guest
     apt_install(guest, "sudo openssh-client")
-    guest.run("install -d -m 0700 /root/.ssh && cp -a /srv/src/dist/lynx-portal/. /root/lynx-portal/ "
-              "&& rm -rf /root/lynx-portal/deploy && cp -a /srv/src/deploy /root/lynx-portal/deploy")
+    tarball = BUNDLE.parent / f"lynx-portal-{release_version()}-linux-amd64.tar.gz"
+    assert tarball.exists(), f"no release tarball next to the bundle ({tarball}): run `make release`"
+    for path in (tarball, pathlib.Path(f"{tarball}.sha256")):
+        shutil.copy2(path, guest.root / "root" / path.name)
+    guest.run("install -d -m 0700 /root/.ssh")
     guest.run("install -d -m 0750 /etc/lynx-portal && printf '%s\\n' tls=no http_port=" + str(HTTP_PORT)
               + f" caddy_admin=localhost:{ADMIN_PORT} >/etc/lynx-portal/install.conf")
     return guest

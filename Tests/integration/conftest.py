@@ -90,7 +90,14 @@ class Stack:
     def signal(self, number):
         os.kill(self.portal_pid(), number)
 
+    def migrate(self):
+        """`lynx-portal migrate`, the only command that creates or upgrades the schema: `serve`
+        refuses a database that is not current, as on a server (install.sh migrates)."""
+        return self.cli("migrate")
+
     def start_portal(self, expect_exit=False):
+        if not (self.data / "portal.db").exists():
+            self.migrate()
         log = open(self.portal_log, "ab")
         if self.socket.exists():
             self.socket.unlink()

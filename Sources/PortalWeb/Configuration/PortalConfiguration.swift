@@ -30,6 +30,8 @@ public struct PortalConfiguration: Sendable {
     public var auditPolicy: AuditLog.Policy
     /// LYNX_MAX_JOURNAL_ENTRIES, LYNX_MAX_QUIZ_ATTEMPTS (per learner).
     public var learnerLimits: LearnerLimits
+    /// The binary's version and commit; the executable sets it (libraries have no stamp).
+    public var build = BuildInfo.unstamped
 
     public static let minimumSecretBytes = 32
 
@@ -164,7 +166,21 @@ public struct PortalConfiguration: Sendable {
     public var auditDirectory: String { dataDirectory + "/audit" }
 }
 
-/// The portal's version, reported by `/healthz`, `doctor` and backup manifests.
-public enum PortalVersion {
-    public static let current = "0.1.0"
+/// The release and commit the running binary was built from (the executable's stamp, see
+/// scripts/stamp-build.sh), reported by `/healthz` to the operator, `doctor`, `--version` and
+/// snapshot manifests.
+public struct BuildInfo: Sendable, Equatable, CustomStringConvertible {
+    public var version: String
+    public var commit: String
+
+    public init(version: String, commit: String) {
+        self.version = version
+        self.commit = commit
+    }
+
+    /// What a build without the stamp reports.
+    public static let unstamped = BuildInfo(version: "dev", commit: "unknown")
+
+    /// `0.2.0 (commit 1a2b3c4d5e6f)`: the `--version` line.
+    public var description: String { "\(version) (commit \(commit))" }
 }

@@ -4,12 +4,12 @@ import GRDB
 import PortalStore
 
 extension Portal {
-    /// `/healthz`: 200 with status, database, audit, version and backup ages, or 503 when the
+    /// `/healthz`: 200 with status, database, audit, version, commit and backup ages, or 503 when the
     /// database cannot be read or audit events cannot be written. A client that is not on this
-    /// machine's loopback gets the status alone: the version, backup ages and the reasons are
+    /// machine's loopback gets the status alone: the version and commit, backup ages and the reasons are
     /// for the operator (`lynx-portal doctor` shows them too).
     func health(_ exchange: inout Exchange) throws -> Response {
-        var body: [String: Any] = ["version": PortalVersion.current]
+        var body: [String: Any] = ["version": configuration.build.version, "commit": configuration.build.commit]
         var status = 200
         do {
             guard database.fileIsIntact else {
