@@ -33,29 +33,38 @@ public struct BackupStatus: Sendable, Equatable {
     public struct Failure: Sendable, Equatable, Decodable {
         /// Unix seconds (UTC) when the job failed.
         public var epoch: Int64
+        /// The job as backup.log names it: `backup`, or `verify`, `check`, `verify-data`.
+        public var job: String?
         /// The step it was at, as the job's log line names it.
         public var step: String?
         /// The last line the failed step wrote to stderr.
         public var message: String?
 
-        public init(epoch: Int64, step: String? = nil, message: String? = nil) {
+        public init(epoch: Int64, job: String? = nil, step: String? = nil, message: String? = nil) {
             self.epoch = epoch
+            self.job = job
             self.step = step
             self.message = message
         }
 
-        enum CodingKeys: String, CodingKey { case epoch, step, message }
+        enum CodingKeys: String, CodingKey { case epoch, job, step, message }
     }
 
     public var lastBackup: Event?
     public var lastVerifiedRestore: Event?
     public var lastBackupFailure: Failure?
     public var lastVerifyFailure: Failure?
+    /// The last successful `borg check` and `borg check --verify-data` (`lynx-backup-verify
+    /// --check-repository`, `--verify-data`): each clears a failure of its own job.
+    public var lastRepositoryCheck: Event?
+    public var lastDataVerification: Event?
 
     public init(
         lastBackup: Event? = nil, lastVerifiedRestore: Event? = nil, lastBackupFailure: Failure? = nil,
-        lastVerifyFailure: Failure? = nil
+        lastVerifyFailure: Failure? = nil, lastRepositoryCheck: Event? = nil, lastDataVerification: Event? = nil
     ) {
+        self.lastRepositoryCheck = lastRepositoryCheck
+        self.lastDataVerification = lastDataVerification
         self.lastBackup = lastBackup
         self.lastVerifiedRestore = lastVerifiedRestore
         self.lastBackupFailure = lastBackupFailure
@@ -67,12 +76,20 @@ public struct BackupStatus: Sendable, Equatable {
         lastBackupFailure.flatMap { $0.epoch > (lastBackup?.epoch ?? .min) ? $0 : nil }
     }
 
-    /// The verify job's failure when it is newer than its last verified restore.
+    /// The verify job's failure when it is newer than that job's last success: a verified
+    /// restore for `verify`, a repository check for `check`, a data verification for `verify-data`.
     public var unresolvedVerifyFailure: Failure? {
-        lastVerifyFailure.flatMap { $0.epoch > (lastVerifiedRestore?.epoch ?? .min) ? $0 : nil }
+        guard let failure = lastVerifyFailure else { return nil }
+        let success =
+            switch failure.job {
+            case "check": lastRepositoryCheck
+            case "verify-data": lastDataVerification
+            default: lastVerifiedRestore
+            }
+        return failure.epoch > (success?.epoch ?? .min) ? failure : nil
     }
 
-    /// Reads the four files; a missing or unreadable file counts as "never".
+    /// Reads the six files; a missing or unreadable file counts as "never".
     public static func read(dataDirectory: String) -> BackupStatus {
         func decode<Value: Decodable>(_ name: String, as type: Value.Type) -> Value? {
             guard let data = FileManager.default.contents(atPath: dataDirectory + "/" + name) else { return nil }
@@ -82,7 +99,9 @@ public struct BackupStatus: Sendable, Equatable {
             lastBackup: decode(lastBackupFile, as: Event.self),
             lastVerifiedRestore: decode(lastVerifiedRestoreFile, as: Event.self),
             lastBackupFailure: decode(lastBackupFailureFile, as: Failure.self),
-            lastVerifyFailure: decode(lastVerifyFailureFile, as: Failure.self))
+            lastVerifyFailure: decode(lastVerifyFailureFile, as: Failure.self),
+            lastRepositoryCheck: decode("backup-last-check.json", as: Event.self),
+            lastDataVerification: decode("backup-last-verify-data.json", as: Event.self))
     }
 
     /// Seconds since the last good backup, nil when none was ever recorded.

@@ -49,7 +49,8 @@ extension Doctor {
     /// The counts line; previous peppers are listed by their place in LYNX_PEPPER_PREVIOUS and id.
     static func pepperSummary(_ counts: [String?: Int], current: Pepper, previous: [Pepper]) -> String {
         let onPrevious = previous.reduce(0) { $0 + (counts[$1.id] ?? 0) }
-        var text = "passwords: \(counts[current.id] ?? 0) on the current pepper (\(current.id)), \(onPrevious) on a previous pepper"
+        var text =
+            "passwords: \(counts[current.id] ?? 0) on the current pepper (\(current.id)), \(onPrevious) on a previous pepper"
         if !previous.isEmpty {
             let listed = previous.enumerated().map { index, pepper in
                 "#\(index + 1) \(pepper.id): \(counts[pepper.id] ?? 0)"

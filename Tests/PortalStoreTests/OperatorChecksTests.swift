@@ -105,4 +105,13 @@ struct OperatorAlertRuleTests {
         let verify = BackupStatus(lastVerifyFailure: .init(epoch: now - 60, step: "extracting a", message: "gone"))
         #expect(OperatorChecks.backupVerify(verify, thresholds: .standard, now: now).level == .alert)
     }
+
+    @Test func aFailedRepositoryCheckIsClearedOnlyByACheckThatSucceeds() {
+        var status = BackupStatus(
+            lastVerifiedRestore: .init(epoch: now - 60), lastVerifyFailure: .init(epoch: now - 3600, job: "check"),
+            lastRepositoryCheck: .init(epoch: now - 7 * 86400))
+        #expect(OperatorChecks.backupVerify(status, thresholds: .standard, now: now).level == .alert)
+        status.lastRepositoryCheck = .init(epoch: now - 10)
+        #expect(OperatorChecks.backupVerify(status, thresholds: .standard, now: now).level == .ok)
+    }
 }

@@ -243,7 +243,9 @@ struct PortalConfigurationTests {
 
     @Test(
         "a malformed or current previous pepper is refused by name",
-        arguments: ["short", String(repeating: "ab", count: 20), pepper, "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5 \(pepper)"])
+        arguments: [
+            "short", String(repeating: "ab", count: 20), pepper, "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5 \(pepper)",
+        ])
     func aBadPreviousPepperIsRefused(value: String) throws {
         let error = try #require(configurationError(with(["LYNX_PEPPER_PREVIOUS": value])))
         #expect(error.variable == "LYNX_PEPPER_PREVIOUS")

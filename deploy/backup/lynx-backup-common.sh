@@ -88,8 +88,8 @@ write_status() {
     mv -f "$partial" "$file"
 }
 
-# A failed run, for doctor and /healthz (BackupStatus.swift): write_failure FILE STEP MESSAGE
-# writes {"epoch", "time", "step", "message"} the same careful way as write_status. The check
+# A failed run, for doctor and /healthz (BackupStatus.swift): write_failure FILE JOB STEP MESSAGE
+# writes {"epoch", "time", "job", "step", "message"} the same careful way as write_status. The check
 # alerts while the failure is newer than the job's last success. Never fails the caller: the
 # run has already failed, and its log line still says why.
 write_failure() {
@@ -100,8 +100,8 @@ write_failure() {
 import json, sys, time
 now = int(time.time())
 print(json.dumps({"epoch": now, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
-                  "step": sys.argv[1], "message": sys.argv[2]}))
-' "$2" "$3" >"$partial" && chmod 0640 "$partial" \
+                  "job": sys.argv[1], "step": sys.argv[2], "message": sys.argv[3]}))
+' "$2" "$3" "$4" >"$partial" && chmod 0640 "$partial" \
         && { [ -z "$portal_user" ] || chown -h "$portal_user:$portal_user" "$partial"; } \
         && mv -f "$partial" "$file"; then
         return 0
