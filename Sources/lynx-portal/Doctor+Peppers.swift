@@ -15,8 +15,9 @@ extension Doctor {
         if !legacy.isEmpty {
             report.warn(
                 "pepper settings",
-                "\(legacy.joined(separator: ", ")) are no longer read as ids: pepper ids are derived from the pepper now; "
-                    + "move old peppers into LYNX_PEPPER_PREVIOUS (space-separated) and remove these lines")
+                "\(legacy.joined(separator: ", ")) in portal.env: no longer needed, pepper ids are derived from the "
+                    + "pepper now; move any LYNX_PEPPER_OLD_<id> value into LYNX_PEPPER_PREVIOUS (space-separated) "
+                    + "and remove these lines")
         }
         // Without a configuration the secrets check has already failed and said why.
         guard let configuration else { return }
