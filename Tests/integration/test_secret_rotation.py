@@ -120,6 +120,11 @@ def test_doctor_fails_a_previous_pepper_that_is_the_current_one_or_malformed(fre
         assert result.returncode != 0, result.stdout
         assert re.search(rf"^FAIL  secrets: LYNX_PEPPER_PREVIOUS: {expected}", result.stdout, re.M), result.stdout
         assert current not in result.stdout
+    # The settings of releases before derived ids are a warning, not a failure.
+    result = doctor(stack, LYNX_PEPPER_ID="1")
+    assert re.search(r"^WARN  pepper settings: LYNX_PEPPER_ID in portal\.env: no longer needed", result.stdout, re.M), \
+        result.stdout
+    assert "FAIL  secrets" not in result.stdout
     # serve refuses it too, naming the variable (exit 78: the unit does not restart it).
     stack.stop_portal()
     stack.env["LYNX_PEPPER_PREVIOUS"] = current
