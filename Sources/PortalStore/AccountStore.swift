@@ -109,6 +109,30 @@ public struct AccountStore: Sendable {
         }
     }
 
+    /// Records which pepper verified a hash stored without its id (from before v8), only if the
+    /// stored hash is still the verified one. The hash itself stays: it is under that pepper.
+    @discardableResult
+    public func recordPepperID(learnerID: Int64, verifiedHash: String, pepperID: String) throws -> Bool {
+        try pool.write { db in
+            try db.execute(
+                sql: "UPDATE learner SET pepper_id = ? WHERE id = ? AND password_hash = ? AND pepper_id IS NULL",
+                arguments: [pepperID, learnerID, verifiedHash])
+            return db.changesCount == 1
+        }
+    }
+
+    /// How many stored passwords each pepper id holds (nil: not recorded, i.e. not seen at a
+    /// login since v8-password-pepper). Learners without a password are not counted.
+    public func passwordsByPepperID() throws -> [String?: Int] {
+        try pool.read { db in
+            var counts: [String?: Int] = [:]
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT pepper_id, count(*) FROM learner WHERE password_hash IS NOT NULL GROUP BY pepper_id")
+            for row in rows { counts[row[0] as String?] = row[1] as Int }
+            return counts
+        }
+    }
+
     /// Changes the password and ends every other session of the learner, in one transaction,
     /// only if the stored hash is still `verifiedHash` (the one the current password was
     /// checked against). Returns false, changing nothing, when it is not.

@@ -8,6 +8,10 @@ public struct BackupStatus: Sendable, Equatable {
     public static let lastBackupFile = "backup-last-good.json"
     /// Written by `borg-verify.sh` after an archive pulled back from the repository verified.
     public static let lastVerifiedRestoreFile = "backup-last-verified.json"
+    /// Written by `borg-backup.sh` when a run fails: when, at which step, and why.
+    public static let lastBackupFailureFile = "backup-last-failed.json"
+    /// Written by `borg-verify.sh` when a run (verify, check or verify-data) fails.
+    public static let lastVerifyFailureFile = "backup-verify-last-failed.json"
     /// A nightly job that missed one night (plus two hours of slack) is overdue.
     public static let maximumAgeSeconds: Int64 = 26 * 3600
 
@@ -17,24 +21,87 @@ public struct BackupStatus: Sendable, Equatable {
         public var epoch: Int64
         public var archive: String?
 
+        public init(epoch: Int64, archive: String? = nil) {
+            self.epoch = epoch
+            self.archive = archive
+        }
+
         enum CodingKeys: String, CodingKey { case epoch, archive }
+    }
+
+    /// One recorded failure.
+    public struct Failure: Sendable, Equatable, Decodable {
+        /// Unix seconds (UTC) when the job failed.
+        public var epoch: Int64
+        /// The job as backup.log names it: `backup`, or `verify`, `check`, `verify-data`.
+        public var job: String?
+        /// The step it was at, as the job's log line names it.
+        public var step: String?
+        /// The last line the failed step wrote to stderr.
+        public var message: String?
+
+        public init(epoch: Int64, job: String? = nil, step: String? = nil, message: String? = nil) {
+            self.epoch = epoch
+            self.job = job
+            self.step = step
+            self.message = message
+        }
+
+        enum CodingKeys: String, CodingKey { case epoch, job, step, message }
     }
 
     public var lastBackup: Event?
     public var lastVerifiedRestore: Event?
+    public var lastBackupFailure: Failure?
+    public var lastVerifyFailure: Failure?
+    /// The last successful `borg check` and `borg check --verify-data` (`lynx-backup-verify
+    /// --check-repository`, `--verify-data`): each clears a failure of its own job.
+    public var lastRepositoryCheck: Event?
+    public var lastDataVerification: Event?
 
-    public init(lastBackup: Event? = nil, lastVerifiedRestore: Event? = nil) {
+    public init(
+        lastBackup: Event? = nil, lastVerifiedRestore: Event? = nil, lastBackupFailure: Failure? = nil,
+        lastVerifyFailure: Failure? = nil, lastRepositoryCheck: Event? = nil, lastDataVerification: Event? = nil
+    ) {
+        self.lastRepositoryCheck = lastRepositoryCheck
+        self.lastDataVerification = lastDataVerification
         self.lastBackup = lastBackup
         self.lastVerifiedRestore = lastVerifiedRestore
+        self.lastBackupFailure = lastBackupFailure
+        self.lastVerifyFailure = lastVerifyFailure
     }
 
-    /// Reads both files; a missing or unreadable file counts as "never".
+    /// The backup job's failure when it is newer than its last success.
+    public var unresolvedBackupFailure: Failure? {
+        lastBackupFailure.flatMap { $0.epoch > (lastBackup?.epoch ?? .min) ? $0 : nil }
+    }
+
+    /// The verify job's failure when it is newer than that job's last success: a verified
+    /// restore for `verify`, a repository check for `check`, a data verification for `verify-data`.
+    public var unresolvedVerifyFailure: Failure? {
+        guard let failure = lastVerifyFailure else { return nil }
+        let success =
+            switch failure.job {
+            case "check": lastRepositoryCheck
+            case "verify-data": lastDataVerification
+            default: lastVerifiedRestore
+            }
+        return failure.epoch > (success?.epoch ?? .min) ? failure : nil
+    }
+
+    /// Reads the six files; a missing or unreadable file counts as "never".
     public static func read(dataDirectory: String) -> BackupStatus {
-        func event(_ name: String) -> Event? {
+        func decode<Value: Decodable>(_ name: String, as type: Value.Type) -> Value? {
             guard let data = FileManager.default.contents(atPath: dataDirectory + "/" + name) else { return nil }
-            return try? JSONDecoder().decode(Event.self, from: data)
+            return try? JSONDecoder().decode(type, from: data)
         }
-        return BackupStatus(lastBackup: event(lastBackupFile), lastVerifiedRestore: event(lastVerifiedRestoreFile))
+        return BackupStatus(
+            lastBackup: decode(lastBackupFile, as: Event.self),
+            lastVerifiedRestore: decode(lastVerifiedRestoreFile, as: Event.self),
+            lastBackupFailure: decode(lastBackupFailureFile, as: Failure.self),
+            lastVerifyFailure: decode(lastVerifyFailureFile, as: Failure.self),
+            lastRepositoryCheck: decode("backup-last-check.json", as: Event.self),
+            lastDataVerification: decode("backup-last-verify-data.json", as: Event.self))
     }
 
     /// Seconds since the last good backup, nil when none was ever recorded.
@@ -68,7 +135,7 @@ public struct BackupStatus: Sendable, Equatable {
             ? text : "WARNING: \(warnings.joined(separator: "; ")); \(text); see deploy/README.md, Backups and restore"
     }
 
-    static func hours(_ seconds: Int64) -> String {
+    public static func hours(_ seconds: Int64) -> String {
         String(format: "%.1f h", Double(seconds) / 3600)
     }
 }

@@ -246,6 +246,17 @@ enum Schema {
                     UPDATE session SET last_seen_at = created_at, expires_at = MIN(expires_at, created_at + 43200);
                     """)
         }
+        // Pepper ids are derived from the pepper (16 hex digits, PortalConfiguration.pepperID)
+        // instead of chosen (LYNX_PEPPER_ID, "1" by default). A chosen id says nothing about which
+        // pepper made a hash, so it is cleared: such a hash is tried under the current pepper, then
+        // each of LYNX_PEPPER_PREVIOUS, at its next login, which records the id that verified it.
+        migrator.registerMigration("v8-password-pepper") { db in
+            try db.execute(
+                sql: """
+                    UPDATE learner SET pepper_id = NULL
+                    WHERE pepper_id IS NOT NULL AND (length(pepper_id) != 16 OR pepper_id GLOB '*[^0-9a-f]*');
+                    """)
+        }
         return migrator
     }
 }

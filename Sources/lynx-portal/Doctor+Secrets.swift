@@ -17,7 +17,7 @@ extension Doctor {
                 // A new pepper makes every stored hash unverifiable unless the old one is kept.
                 let rotation =
                     name == "LYNX_PEPPER"
-                    ? " (keep the old value as LYNX_PEPPER_OLD_<id> and raise LYNX_PEPPER_ID, see the file's comments)"
+                    ? " (keep the old value in LYNX_PEPPER_PREVIOUS, see deploy/README.md, Rotating secrets)"
                     : ""
                 throw DoctorFailure(
                     "\(name) is not strong: about \(bits) bits (too short, too few different characters or a "

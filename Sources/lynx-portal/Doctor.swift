@@ -67,10 +67,8 @@ struct Doctor: ParsableCommand {
                 ? "\(version): predates the CVE-2023-36811 fix (1.2.5); see deploy/README.md for the upgrade path"
                 : version
         }
-        report.check("backups") {
-            // Written by deploy/backup/ (borg-backup.sh, borg-verify.sh); over 26 h is a warning, not a failure.
-            BackupStatus.read(dataDirectory: dataDirectory).summary(now: Int64(Date().timeIntervalSince1970))
-        }
+        Self.reportAlerts(into: &report, dataDirectory: dataDirectory, configuration: configuration)
+        Self.reportPeppers(into: &report, dataDirectory: dataDirectory, configuration: configuration, environment: environment)
         report.check("libfcgi") {
             let version = Self.run(["dpkg-query", "-W", "-f", "${Version}", "libfcgi0ldbl"]) ?? "unknown"
             return "\(version): carries only part of the CVE-2025-23016 fix; keep the socket unix-only (never TCP)"

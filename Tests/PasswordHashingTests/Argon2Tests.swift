@@ -67,7 +67,9 @@ struct PasswordHasherTests {
 
     @Test func aHashVerifiesAgainstItsOwnPassword() throws {
         let stored = try hasher.hash("plum kettle orbit gravel")
-        #expect(hasher.verify("plum kettle orbit gravel", against: stored, pepperID: "1") == .match(needsRehash: false))
+        #expect(
+            hasher.verify("plum kettle orbit gravel", against: stored, pepperID: "1") == .match(needsRehash: false, pepperID: "1")
+        )
     }
 
     @Test(
@@ -89,7 +91,8 @@ struct PasswordHasherTests {
         let stored = try older.hash("plum kettle orbit gravel")
         let raised = PasswordHasher(
             parameters: Argon2Parameters(memoryKiB: 128, iterations: 2, parallelism: 1), pepper: pepperOne)
-        #expect(raised.verify("plum kettle orbit gravel", against: stored, pepperID: "1") == .match(needsRehash: true))
+        #expect(
+            raised.verify("plum kettle orbit gravel", against: stored, pepperID: "1") == .match(needsRehash: true, pepperID: "1"))
         #expect(raised.verify("plum kettle orbit grave", against: stored, pepperID: "1") == .mismatch)
     }
 
@@ -98,9 +101,13 @@ struct PasswordHasherTests {
             parameters: Argon2Parameters(memoryKiB: 8192, iterations: 1, parallelism: 1), pepper: pepperOne)
         let stored = try older.hash("plum kettle orbit gravel")
         #expect(stored.hasPrefix("$argon2id$v=19$m=8192,t=1,p=1$"))
-        #expect(hasher.verify("plum kettle orbit gravel", against: stored, pepperID: "1") == .match(needsRehash: false))
+        #expect(
+            hasher.verify("plum kettle orbit gravel", against: stored, pepperID: "1") == .match(needsRehash: false, pepperID: "1")
+        )
         let recommended = PasswordHasher(parameters: .recommended, pepper: pepperOne)
-        #expect(recommended.verify("plum kettle orbit gravel", against: stored, pepperID: "1") == .match(needsRehash: true))
+        #expect(
+            recommended.verify("plum kettle orbit gravel", against: stored, pepperID: "1")
+                == .match(needsRehash: true, pepperID: "1"))
     }
 
     @Test func aStoredHashBelowAnyOneConfiguredCostAsksForARehash() throws {
@@ -109,15 +116,41 @@ struct PasswordHasherTests {
         let stored = try moreMemoryFewerPasses.hash("plum kettle orbit gravel")
         let configured = PasswordHasher(
             parameters: Argon2Parameters(memoryKiB: 64, iterations: 2, parallelism: 1), pepper: pepperOne)
-        #expect(configured.verify("plum kettle orbit gravel", against: stored, pepperID: "1") == .match(needsRehash: true))
+        #expect(
+            configured.verify("plum kettle orbit gravel", against: stored, pepperID: "1")
+                == .match(needsRehash: true, pepperID: "1"))
     }
 
     @Test func anOlderPepperStillVerifiesAndAsksForARehash() throws {
         let stored = try hasher.hash("plum kettle orbit gravel")
-        let rotated = PasswordHasher(parameters: fast, pepper: pepperTwo, previousPeppers: ["1": pepperOne.secret])
-        #expect(rotated.verify("plum kettle orbit gravel", against: stored, pepperID: "1") == .match(needsRehash: true))
+        let rotated = PasswordHasher(parameters: fast, pepper: pepperTwo, previousPeppers: [pepperOne])
+        #expect(
+            rotated.verify("plum kettle orbit gravel", against: stored, pepperID: "1")
+                == .match(needsRehash: true, pepperID: "1"))
         #expect(rotated.verify("plum kettle orbit gravel", against: stored, pepperID: "2") == .mismatch)
         #expect(rotated.verify("wrong password here", against: stored, pepperID: "1") == .mismatch)
+    }
+
+    @Test func withoutARecordedIDTheCurrentPepperIsTriedThenEachPreviousOne() throws {
+        let stored = try hasher.hash("plum kettle orbit gravel")
+        #expect(
+            hasher.verify("plum kettle orbit gravel", against: stored, pepperID: nil)
+                == .match(needsRehash: false, pepperID: "1"))
+        let third = Pepper(id: "3", secret: Array("a third pepper, long enough too!!".utf8))
+        let rotated = PasswordHasher(parameters: fast, pepper: pepperTwo, previousPeppers: [third, pepperOne])
+        #expect(rotated.maximumHashesPerVerification == 3)
+        #expect(
+            rotated.verify("plum kettle orbit gravel", against: stored, pepperID: nil)
+                == .match(needsRehash: true, pepperID: "1"))
+        #expect(rotated.verify("wrong password here", against: stored, pepperID: nil) == .mismatch)
+        let dropped = PasswordHasher(parameters: fast, pepper: pepperTwo, previousPeppers: [third])
+        #expect(dropped.verify("plum kettle orbit gravel", against: stored, pepperID: nil) == .mismatch)
+    }
+
+    @Test func theCurrentPepperListedAsPreviousTooIsTriedOnce() {
+        let doubled = PasswordHasher(parameters: fast, pepper: pepperOne, previousPeppers: [pepperOne, pepperTwo])
+        #expect(doubled.previousPeppers.map(\.id) == ["2"])
+        #expect(doubled.maximumHashesPerVerification == 2)
     }
 
     @Test func anUnknownPepperIDIsAMismatch() throws {
@@ -140,7 +173,9 @@ struct PasswordHasherTests {
         let phc = try #require(PHCString(parsing: stored))
         #expect(phc.salt.count == 16)
         #expect(phc.hash.count == 32)
-        #expect(recommended.verify("plum kettle orbit gravel", against: stored, pepperID: "1") == .match(needsRehash: false))
+        #expect(
+            recommended.verify("plum kettle orbit gravel", against: stored, pepperID: "1")
+                == .match(needsRehash: false, pepperID: "1"))
         #expect(recommended.verify("plum kettle orbit grave", against: stored, pepperID: "1") == .mismatch)
     }
 

@@ -96,7 +96,8 @@ struct PortalConfigurationTests {
     @Test func defaultsApplyWhenOnlyTheSecretsAreSet() throws {
         let configuration = try PortalConfiguration(environment: Self.minimal)
         #expect(configuration.pepper.secret == Array(Self.pepper.utf8))
-        #expect(configuration.pepper.id == "1")
+        #expect(configuration.pepper.id == PortalConfiguration.pepperID(for: Array(Self.pepper.utf8)))
+        #expect(configuration.alertThresholds == .standard)
         #expect(configuration.sessionSecret == Array(Self.sessionSecret.utf8))
         #expect(configuration.previousPeppers.isEmpty)
         #expect(configuration.dataDirectory == "/var/lib/lynx-portal")
@@ -141,12 +142,19 @@ struct PortalConfigurationTests {
             environment: with([
                 "LYNX_DATA_DIR": "/srv/lynx", "LYNX_TEMPLATES_DIR": "/srv/lynx/templates", "LYNX_DEFAULT_TZ": "Europe/Berlin",
                 "LYNX_DAY_START_HOUR": "0", "LYNX_PEPPER_ID": "3", "LYNX_ARGON2": "m=65536,t=3,p=4",
+                "LYNX_DISK_MIN_FREE_PERCENT": "5", "LYNX_DISK_MIN_FREE_MB": "0", "LYNX_BACKUP_MAX_AGE_HOURS": "50",
+                "LYNX_CERT_MIN_DAYS": "7",
             ]))
         #expect(configuration.databasePath == "/srv/lynx/portal.db")
         #expect(configuration.templatesDirectory == "/srv/lynx/templates")
         #expect(configuration.defaultTimeZone == "Europe/Berlin")
         #expect(configuration.dayStartHour == 0)
-        #expect(configuration.pepper.id == "3")
+        // A chosen id (LYNX_PEPPER_ID, before v8) is no longer read: the id is derived.
+        #expect(configuration.pepper.id.count == 16)
+        #expect(
+            configuration.alertThresholds
+                == AlertThresholds(
+                    diskMinimumFreePercent: 5, diskMinimumFreeMiB: 0, backupMaximumAgeHours: 50, certificateMinimumDays: 7))
         #expect(configuration.argon2 == Argon2Parameters(memoryKiB: 65536, iterations: 3, parallelism: 4))
     }
 
@@ -197,6 +205,10 @@ struct PortalConfigurationTests {
             ("LYNX_DAY_START_HOUR", "four"),
             ("LYNX_ARGON2", "m=64"),
             ("LYNX_ARGON2", "m=7,t=1,p=1"),
+            ("LYNX_DISK_MIN_FREE_PERCENT", "100"),
+            ("LYNX_DISK_MIN_FREE_MB", "lots"),
+            ("LYNX_BACKUP_MAX_AGE_HOURS", "0"),
+            ("LYNX_CERT_MIN_DAYS", "-3"),
         ])
     func badSettingsAreRefusedByName(variable: String, value: String) throws {
         let error = try #require(configurationError(with([variable: value])))
@@ -209,15 +221,50 @@ struct PortalConfigurationTests {
         #expect(error.description.contains("Mars/Olympus"))
     }
 
-    @Test func olderPeppersAreCollectedByID() throws {
+    @Test func pepperIDsAreDerivedFromThePepperAndDifferPerPepper() {
+        let one = PortalConfiguration.pepperID(for: Array("the first pepper we ever used here".utf8))
+        let again = PortalConfiguration.pepperID(for: Array("the first pepper we ever used here".utf8))
+        let two = PortalConfiguration.pepperID(for: Array("the second pepper, retired in spring".utf8))
+        #expect(one == again && one != two)
+        #expect(one.wholeMatch(of: /[0-9a-f]{16}/) != nil, "\(one)")
+    }
+
+    @Test func previousPeppersAreReadInOrderWithTheirDerivedIDs() throws {
+        let first = "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5"
+        let second = "c2Vjb25kLXBlcHBlci1yZXRpcmVkLWluLXNwcmluZw"
+        let configuration = try PortalConfiguration(
+            environment: with(["LYNX_PEPPER_PREVIOUS": " \(second)  \(first)\t\(second) "]))
+        #expect(configuration.previousPeppers.map(\.secret) == [Array(second.utf8), Array(first.utf8)])
+        #expect(
+            configuration.previousPeppers.map(\.id) == [
+                PortalConfiguration.pepperID(for: Array(second.utf8)), PortalConfiguration.pepperID(for: Array(first.utf8)),
+            ])
+    }
+
+    @Test(
+        "a malformed or current previous pepper is refused by name",
+        arguments: [
+            "short", String(repeating: "ab", count: 20), pepper, "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5 \(pepper)",
+        ])
+    func aBadPreviousPepperIsRefused(value: String) throws {
+        let error = try #require(configurationError(with(["LYNX_PEPPER_PREVIOUS": value])))
+        #expect(error.variable == "LYNX_PEPPER_PREVIOUS")
+        #expect(!error.description.contains(Self.pepper), "the message must not print the secret")
+    }
+
+    @Test func legacyOldPeppersStillCountAsPreviousOnes() throws {
         let configuration = try PortalConfiguration(
             environment: with([
                 "LYNX_PEPPER_ID": "3", "LYNX_PEPPER_OLD_1": "the first pepper we ever used here",
                 "LYNX_PEPPER_OLD_2": "the second pepper, retired in spring",
             ]))
-        #expect(configuration.previousPeppers.count == 2)
-        #expect(configuration.previousPeppers["1"] == Array("the first pepper we ever used here".utf8))
-        #expect(configuration.previousPeppers["2"] == Array("the second pepper, retired in spring".utf8))
+        #expect(
+            configuration.previousPeppers.map(\.secret) == [
+                Array("the first pepper we ever used here".utf8), Array("the second pepper, retired in spring".utf8),
+            ])
+        #expect(
+            PortalConfiguration.legacyPepperSettings(in: with(["LYNX_PEPPER_ID": "3", "LYNX_PEPPER_OLD_1": "x"]))
+                == ["LYNX_PEPPER_ID", "LYNX_PEPPER_OLD_1"])
     }
 }
 

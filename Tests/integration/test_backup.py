@@ -58,8 +58,9 @@ def test_disaster_recovery_drill_restores_every_row_over_ssh(ssh_rig):
     assert 0 <= backup["last_good_backup_age_seconds"] < 600
     assert 0 <= backup["last_verified_restore_age_seconds"] < 600
     doctor = ssh_rig.stack.cli("doctor", check=False).stdout
-    assert re.search(r"^ok +backups: last good backup 0\.\d h ago \(lynx-portal-\d{8}T\d{6}Z\); "
-                     r"last verified restore 0\.\d h ago$", doctor, re.M), doctor
+    assert re.search(r"^ok +backup: last good backup 0\.\d h ago \(lynx-portal-\d{8}T\d{6}Z\)$", doctor, re.M), doctor
+    assert re.search(r"^ok +backup verify: last verified restore 0\.\d h ago$", doctor, re.M), doctor
+    assert record["health_after_restore"]["alerts"] == [], record["health_after_restore"]
     # The pre-disaster files were deleted, so there was nothing to move aside; a second restore
     # over a live database moves it aside and never deletes it, and adds back missing audit logs.
     audit = ssh_rig.stack.data / "audit"
@@ -281,21 +282,70 @@ def test_borg_failure_exits_non_zero_and_logs_the_failed_step(local_rig, tmp_pat
     assert dump(live) == before
     assert not (rig.stack.data / "snapshot").exists(), "the local snapshot was left behind"
     assert (status_file.read_text() if status_file.exists() else None) == status_before
+    # The failure is recorded for doctor and /healthz: a failing check until the next success.
+    failed_file = rig.stack.data / "backup-last-failed.json"
+    failed = json.loads(failed_file.read_text())
+    assert failed["step"] == "borg create" and failed["message"] == line["error"], failed
+    assert abs(failed["epoch"] - time.time()) < 120, failed
+    doctor = rig.stack.cli("doctor", check=False)
+    assert doctor.returncode != 0
+    assert re.search(r"^FAIL  backup: the last backup failed 0\.\d h ago at step 'borg create': ", doctor.stdout, re.M), \
+        doctor.stdout
+    status, body = rig.health()
+    assert status == 200 and body["status"] == "ok", body
+    assert [alert["check"] for alert in body["alerts"]] == ["backup"], body
+    assert "borg create" in body["alerts"][0]["message"], body
+    rig.backup("--no-verify")
+    assert "backup" not in [alert["check"] for alert in rig.health()[1]["alerts"]]
+    assert re.search(r"^ok +backup: last good backup 0\.\d h ago", rig.stack.cli("doctor", check=False).stdout, re.M)
+    failed_file.unlink()
 
 
-def test_stale_backup_is_a_warning_in_healthz_and_doctor_not_a_failure(local_rig):
+def test_a_stale_backup_fails_doctor_and_is_an_alert_in_healthz_but_not_an_outage(local_rig):
     rig = local_rig
     old = int(time.time()) - 30 * 3600
     for name in ("backup-last-good.json", "backup-last-verified.json"):
         (rig.stack.data / name).write_text(json.dumps({"epoch": old, "archive": "lynx-portal-old"}))
+    for name in ("backup-last-failed.json", "backup-verify-last-failed.json"):  # earlier tests' failures
+        (rig.stack.data / name).unlink(missing_ok=True)
     status, body = rig.health()
-    assert status == 200 and body["database"] == "ok"
+    assert status == 200 and body["status"] == "ok" and body["database"] == "ok", body
     assert body["backup"]["status"] == "warning" and "over 26 h" in body["backup"]["warning"], body
     assert body["backup"]["last_good_backup_age_seconds"] >= 30 * 3600
+    assert [alert["check"] for alert in body["alerts"]] == ["backup"], body
+    assert re.search(r"last good backup is 30\.\d h old \(over 26 h\)", body["alerts"][0]["message"]), body
+    doctor = rig.stack.cli("doctor", check=False)
+    assert doctor.returncode != 0
+    assert re.search(r"^FAIL  backup: last good backup is 30\.\d h old \(over 26 h\)", doctor.stdout, re.M), doctor.stdout
+    # A stale verified restore alone stays a warning.
+    assert re.search(r"^WARN  backup verify: last verified restore 30\.\d h ago \(over 26 h\)", doctor.stdout, re.M), \
+        doctor.stdout
+    # A failed verification newer than the last verified restore is a failure until one succeeds.
+    (rig.stack.data / "backup-verify-last-failed.json").write_text(json.dumps(
+        {"epoch": int(time.time()) - 60, "step": "extracting lynx-portal-old", "message": "Archive does not exist"}))
     doctor = rig.stack.cli("doctor", check=False).stdout
-    assert re.search(r"^ok +backups: WARNING: last good backup is 30\.\d h old \(over 26 h\)", doctor, re.M), doctor
-    rig.verify("--latest")  # a fresh verified restore clears that half of the warning
-    assert "verified restore" not in rig.health()[1]["backup"]["warning"]
+    assert re.search(r"^FAIL  backup verify: the last verification failed 0\.0 h ago at step 'extracting "
+                     r"lynx-portal-old': Archive does not exist", doctor, re.M), doctor
+    assert "backup verify" in [alert["check"] for alert in rig.health()[1]["alerts"]]
+    rig.verify("--latest")  # a fresh verified restore clears that half of the warning and the failure
+    body = rig.health()[1]
+    assert "verified restore" not in body["backup"]["warning"]
+    assert [alert["check"] for alert in body["alerts"]] == ["backup"], body
+    (rig.stack.data / "backup-verify-last-failed.json").unlink()
+
+
+def test_a_failed_verification_is_recorded_for_doctor(local_rig):
+    rig = local_rig
+    result = rig.verify("lynx-portal-no-such-archive", check=False)
+    assert result.returncode != 0
+    failed = json.loads((rig.stack.data / "backup-verify-last-failed.json").read_text())
+    assert failed["step"].startswith("extracting lynx-portal-no-such-archive"), failed
+    doctor = rig.stack.cli("doctor", check=False).stdout
+    assert re.search(r"^FAIL  backup verify: the last verification failed .* at step 'extracting "
+                     r"lynx-portal-no-such-archive'", doctor, re.M), doctor
+    rig.verify("--latest")
+    assert "backup verify" not in [alert["check"] for alert in rig.health()[1]["alerts"]]
+    (rig.stack.data / "backup-verify-last-failed.json").unlink()
 
 
 def test_scripts_are_shellcheck_clean():

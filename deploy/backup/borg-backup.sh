@@ -67,6 +67,7 @@ finish() {
         error=$(last_step_error)
         say "FAILED at step '$step' (exit $status); the live database was not touched"
         log_run backup failed step="$step" archive="$archive" exit:="$status" error="$error"
+        write_failure backup-last-failed.json backup "$step" "${error:-exit $status}"
     fi
     rm -f "$step_errors"
     exit "$status"

@@ -61,6 +61,7 @@ finish() {
         error=$(last_step_error)
         say "FAILED at step '$step' (exit $status)"
         log_run "$job_name" failed step="$step" archive="$archive" exit:="$status" error="$error"
+        write_failure backup-verify-last-failed.json "$job_name" "$step" "${error:-exit $status}"
     fi
     rm -f "$step_errors"
     exit "$status"

@@ -88,6 +88,28 @@ write_status() {
     mv -f "$partial" "$file"
 }
 
+# A failed run, for doctor and /healthz (BackupStatus.swift): write_failure FILE JOB STEP MESSAGE
+# writes {"epoch", "time", "job", "step", "message"} the same careful way as write_status. The check
+# alerts while the failure is newer than the job's last success. Never fails the caller: the
+# run has already failed, and its log line still says why.
+write_failure() {
+    local file=$data_dir/$1 partial
+    [ -d "$data_dir" ] || return 0
+    partial=$(mktemp "$data_dir/.$1.XXXXXX" 2>/dev/null) || { say "could not record the failure in $file"; return 0; }
+    if python3 -c '
+import json, sys, time
+now = int(time.time())
+print(json.dumps({"epoch": now, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+                  "job": sys.argv[1], "step": sys.argv[2], "message": sys.argv[3]}))
+' "$2" "$3" "$4" >"$partial" && chmod 0640 "$partial" \
+        && { [ -z "$portal_user" ] || chown -h "$portal_user:$portal_user" "$partial"; } \
+        && mv -f "$partial" "$file"; then
+        return 0
+    fi
+    rm -f "$partial"
+    say "could not record the failure in $file"
+}
+
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'; }
 
 # The run's line in backup.log: log_run JOB OUTCOME [KEY=value ...], with the time, the run's

@@ -14,7 +14,8 @@ public struct ConfigurationError: Error, CustomStringConvertible {
 /// Settings read from the environment (systemd `EnvironmentFile=/etc/lynx-portal/portal.env`).
 public struct PortalConfiguration: Sendable {
     public var pepper: Pepper
-    public var previousPeppers: [String: [UInt8]]
+    /// LYNX_PEPPER_PREVIOUS (space-separated), then any legacy LYNX_PEPPER_OLD_<id> values.
+    public var previousPeppers: [Pepper]
     public var sessionSecret: [UInt8]
     public var dataDirectory: String
     public var templatesDirectory: String
@@ -30,6 +31,9 @@ public struct PortalConfiguration: Sendable {
     public var auditPolicy: AuditLog.Policy
     /// LYNX_MAX_JOURNAL_ENTRIES, LYNX_MAX_QUIZ_ATTEMPTS (per learner).
     public var learnerLimits: LearnerLimits
+    /// LYNX_DISK_MIN_FREE_PERCENT, LYNX_DISK_MIN_FREE_MB, LYNX_BACKUP_MAX_AGE_HOURS,
+    /// LYNX_CERT_MIN_DAYS: when `doctor` and `/healthz` raise an alert.
+    public var alertThresholds: AlertThresholds
     /// The binary's version and commit; the executable sets it (libraries have no stamp).
     public var build = BuildInfo.unstamped
 
@@ -37,16 +41,8 @@ public struct PortalConfiguration: Sendable {
 
     /// Reads the environment; refuses missing or weak secrets with the variable's name.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) {
-        pepper = Pepper(
-            id: environment["LYNX_PEPPER_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? "1",
-            secret: try Self.secret("LYNX_PEPPER", in: environment))
+        (pepper, previousPeppers) = try Self.peppers(in: environment)
         sessionSecret = try Self.secret("LYNX_SESSION_SECRET", in: environment)
-        // Earlier peppers stay readable for rotation: LYNX_PEPPER_OLD_<id>=<secret>.
-        var previous: [String: [UInt8]] = [:]
-        for (name, value) in environment where name.hasPrefix("LYNX_PEPPER_OLD_") {
-            previous[String(name.dropFirst("LYNX_PEPPER_OLD_".count))] = Array(value.utf8)
-        }
-        previousPeppers = previous
         dataDirectory = environment["LYNX_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/var/lib/lynx-portal"
         templatesDirectory =
             environment["LYNX_TEMPLATES_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/opt/lynx-portal/templates"
@@ -72,6 +68,7 @@ public struct PortalConfiguration: Sendable {
             maximumBytes: try Self.bytes(
                 "LYNX_AUDIT_MAX_BYTES", in: environment, default: AuditLog.Policy.standard.maximumBytes))
         learnerLimits = try Self.learnerLimits(in: environment)
+        alertThresholds = try Self.alertThresholds(in: environment)
     }
 
     static func count(
@@ -106,14 +103,17 @@ public struct PortalConfiguration: Sendable {
                 variable: name,
                 problem: "is not set; put a random value of at least 32 bytes in portal.env (e.g. `openssl rand -base64 48`)")
         }
-        guard value.utf8.count >= minimumSecretBytes else {
-            throw ConfigurationError(
-                variable: name, problem: "is \(value.utf8.count) bytes; it must be at least \(minimumSecretBytes) random bytes")
-        }
-        guard Set(value).count >= 8 else {
-            throw ConfigurationError(variable: name, problem: "does not look random; generate it with `openssl rand -base64 48`")
-        }
+        if let problem = weakness(of: value) { throw ConfigurationError(variable: name, problem: problem) }
         return Array(value.utf8)
+    }
+
+    /// Why `value` is too weak for a secret, or nil.
+    static func weakness(of value: String) -> String? {
+        guard value.utf8.count >= minimumSecretBytes else {
+            return "is \(value.utf8.count) bytes; it must be at least \(minimumSecretBytes) random bytes"
+        }
+        guard Set(value).count >= 8 else { return "does not look random; generate it with `openssl rand -base64 48`" }
+        return nil
     }
 
     static func flag(_ name: String, in environment: [String: String], default value: Bool) throws(ConfigurationError) -> Bool {

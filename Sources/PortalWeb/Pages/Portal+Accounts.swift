@@ -65,12 +65,14 @@ extension Portal {
         case .reserved(let reserved): reservation = reserved
         }
         var verification = PasswordVerification.mismatch
-        if let learner, !learner.disabled, let stored = learner.passwordHash, let pepperID = learner.pepperID {
-            verification = hasher.verify(password, against: stored, pepperID: pepperID)
+        // One Argon2 run, or up to 1 + the previous peppers for a hash stored before pepper ids
+        // were derived (PasswordHasher.verify); either way one attempt against the throttle.
+        if let learner, !learner.disabled, let stored = learner.passwordHash {
+            verification = hasher.verify(password, against: stored, pepperID: learner.pepperID)
         } else {
             hasher.verifyAgainstDummy(password)
         }
-        guard case .match(let needsRehash) = verification, let learner else {
+        guard case .match(let needsRehash, let pepperID) = verification, let learner else {
             record("login", username: typed, exchange, outcome: "failed", throttleKey: accountKey)
             return page(
                 "login", title: "Log in",
@@ -83,6 +85,8 @@ extension Portal {
         if needsRehash, let verified = learner.passwordHash, let rehashed = try? hasher.hash(password) {
             try accounts.rehashPassword(
                 learnerID: learner.id, verifiedHash: verified, passwordHash: rehashed, pepperID: hasher.pepper.id)
+        } else if learner.pepperID == nil, let verified = learner.passwordHash {
+            try accounts.recordPepperID(learnerID: learner.id, verifiedHash: verified, pepperID: pepperID)
         }
         try openSession(for: learner, in: &exchange)
         setDeviceCookie(for: learner.username, in: &exchange)

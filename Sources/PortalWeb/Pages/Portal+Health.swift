@@ -4,7 +4,8 @@ import GRDB
 import PortalStore
 
 extension Portal {
-    /// `/healthz`: 200 with status, database, audit, version, commit and backup ages, or 503 when the
+    /// `/healthz`: 200 with status, database, audit, version, commit, backup ages and the
+    /// operator's alerts (`[{"check", "message"}]`, empty when all is well), or 503 when the
     /// database cannot be read or audit events cannot be written. A client that is not on this
     /// machine's loopback gets the status alone: the version and commit, backup ages and the reasons are
     /// for the operator (`lynx-portal doctor` shows them too).
@@ -33,6 +34,11 @@ extension Portal {
             body["audit"] = "ok"
         }
         body["backup"] = backupHealth(now: exchange.nowSeconds)
+        // The operator's alert conditions (the same checks `doctor` fails on): listed, never a 503.
+        body["alerts"] = OperatorChecks.run(
+            dataDirectory: configuration.dataDirectory, thresholds: configuration.alertThresholds, now: exchange.nowSeconds
+        )
+        .filter { $0.level == .alert }.map { ["check": $0.check, "message": $0.message] }
         if !exchange.request.comesFromLoopback { body = ["status": body["status"] ?? "unavailable"] }
         let json = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
         return Response(status: status, headers: [("Content-Type", "application/json")], body: Array(json))

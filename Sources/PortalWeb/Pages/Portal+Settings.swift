@@ -58,8 +58,8 @@ extension Portal {
                 429, "Too many wrong passwords. Wait \(wait) seconds and try again.", headers: [("Retry-After", "\(wait)")])
         case .reserved(let reserved): reservation = reserved
         }
-        guard let stored = learner.passwordHash, let pepperID = learner.pepperID,
-            case .match = hasher.verify(current, against: stored, pepperID: pepperID)
+        guard let stored = learner.passwordHash,
+            case .match = hasher.verify(current, against: stored, pepperID: learner.pepperID)
         else {
             record("settings_changed", username: learner.username, exchange, outcome: "failed", details: ["setting": "password"])
             return again("Your current password is not right.")
