@@ -82,6 +82,7 @@ class Guest:
         self.console = self.dir / "console.log"
         self.nspawn = None
         self.pid1 = None
+        self.binds = []  # extra systemd-nspawn --bind/--bind-ro options, e.g. a release bundle
 
     def copy_pristine(self):
         started = time.monotonic()
@@ -99,7 +100,7 @@ class Guest:
         log = open(self.console, "wb")
         self.nspawn = subprocess.Popen(
             ["systemd-nspawn", "-D", str(self.root), "-b", "--register=no", "--keep-unit",
-             f"--bind-ro={REPO}:/srv/src", *self.apt_cache_binds(), "--console=read-only"],
+             f"--bind-ro={REPO}:/srv/src", *self.apt_cache_binds(), *self.binds, "--console=read-only"],
             env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while self.pid1 is None:
