@@ -278,8 +278,12 @@ run service_ctl start
 
 step="waiting for a green /healthz at $health_url"
 deadline=$(($(date +%s) + ${LYNX_HEALTH_TIMEOUT:-60}))
+health_seen="/healthz green"
 until health_green; do
-    if [ "$health_no_certificate" = yes ] && doctor_green; then break; fi
+    if [ "$health_no_certificate" = yes ] && doctor_green; then
+        health_seen="lynx-portal doctor passed (no certificate yet for $health_url)"
+        break
+    fi
     if [ "$(date +%s)" -ge "$deadline" ]; then
         say "$health_url (resolved as $health_resolve: this server) is not green after ${LYNX_HEALTH_TIMEOUT:-60} s"
         exit 1
@@ -292,4 +296,4 @@ step="comparing row counts with the manifest"
 run portal_cli snapshot compare --manifest "$manifest" --sessions-ended
 
 step="done"
-say "restored $archive: /healthz green ${figures[recovery_seconds]} s after the service was stopped"
+say "restored $archive: $health_seen ${figures[recovery_seconds]} s after the service was stopped"
