@@ -196,6 +196,19 @@ class Guest:
         subprocess.run(["rm", "-rf", "--one-file-system", str(self.dir)], check=False)
 
 
+def apt_cache_patient(guest, shell_command, timeout=900):
+    """Runs an install in the guest; when another guest (another test run on this machine) holds
+    the shared apt archive cache's lock, waits for it and runs again, which fails at that lock
+    before changing anything."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = guest.run(shell_command, check=False, timeout=timeout)
+        busy = "Could not get lock /var/cache/apt/archives/lock" in result.stdout + result.stderr
+        if not busy or time.monotonic() > deadline:
+            return result
+        time.sleep(5)
+
+
 @pytest.fixture(scope="module")
 def booted_guest(request):
     """A booted fresh Debian 12 guest for one test module; always powered off and removed."""

@@ -27,7 +27,7 @@ import requests
 import urllib3
 
 import conftest
-from conftest import BUNDLE, PASSWORD, REPO, Client, Guest, figures, free_port, require_root
+from conftest import BUNDLE, apt_cache_patient, PASSWORD, REPO, Client, Guest, figures, free_port, require_root
 from test_fresh_vps import add_learner, take_quiz_with_one_wrong_answer
 
 A_HTTP, A_ADMIN = free_port(), free_port()
@@ -110,7 +110,7 @@ def put(guest, path, text, mode="0600", owner="root:root"):
 
 def install(guest, options):
     started = time.monotonic()
-    result = guest.run(f"/srv/current/deploy/install.sh {options}", check=False, timeout=900)
+    result = apt_cache_patient(guest, f"/srv/current/deploy/install.sh {options}")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     return output, time.monotonic() - started

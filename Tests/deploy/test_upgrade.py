@@ -19,7 +19,7 @@ import pytest
 import requests
 
 import earlier_bundle
-from conftest import BUNDLE, PASSWORD, REPO, Client, Guest, figures, free_port, require_root
+from conftest import BUNDLE, apt_cache_patient, PASSWORD, REPO, Client, Guest, figures, free_port, require_root
 from test_fresh_vps import add_learner, take_quiz_with_one_wrong_answer
 
 HTTP_PORT = free_port()
@@ -115,7 +115,7 @@ def logs_in(guest):
 
 def install(guest, bundle, options=""):
     started = time.monotonic()
-    result = guest.run(f"{bundle}/deploy/install.sh {options}", check=False, timeout=900)
+    result = apt_cache_patient(guest, f"{bundle}/deploy/install.sh {options}")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     return output, time.monotonic() - started
