@@ -84,7 +84,7 @@ def build(commit, log=sys.stderr):
     with tempfile.TemporaryDirectory(prefix=f"build-{commit[:12]}-", dir=target.parent) as tmp:
         src = pathlib.Path(tmp) / "src"
         src.mkdir()
-        archive = subprocess.Popen(["git", "-C", str(REPO), "archive", "--format=tar", commit],
+        archive = subprocess.Popen(["git", "-C", str(REPO), "-c", "tar.umask=0022", "archive", "--format=tar", commit],
                                    stdout=subprocess.PIPE)
         subprocess.run(["tar", "-x", "-C", str(src)], stdin=archive.stdout, check=True)
         archive.stdout.close()
