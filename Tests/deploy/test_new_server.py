@@ -24,7 +24,6 @@ import time
 
 import pytest
 import requests
-import urllib3
 
 import conftest
 from conftest import BUNDLE, apt_cache_patient, PASSWORD, REPO, Client, Guest, figures, free_port, require_root
@@ -38,8 +37,9 @@ LEARNERS = ["movera", "moverb"]
 ACCESS_LOG = "/var/log/caddy/lynx-portal-access.log"
 README = (REPO / "deploy" / "README.md").read_text()
 
-# B answers with a certificate from its Caddy's local CA (install.sh --tls-internal).
-urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+# B answers with a certificate from its Caddy's local CA (install.sh --tls-internal), checked
+# against that CA's root certificate.
+LOCAL_CA_ROOT = "var/lib/caddy/.local/share/caddy/pki/authorities/local/root.crt"
 
 state = {}
 
@@ -243,13 +243,13 @@ def test_server_b_is_recovered_from_the_off_site_repository(server_a, server_b, 
     assert learner_rows(server_b) == state["rows"]
     for name in LEARNERS:
         client = Client(B_BASE)
-        client.http.verify = False
-        client.http.trust_env = False  # REQUESTS_CA_BUNDLE would override verify=False
+        client.http.verify = str(server_b.root / LOCAL_CA_ROOT)
+        client.http.trust_env = False  # else REQUESTS_CA_BUNDLE would replace that CA
         response = client.login(name, PASSWORD)
         assert response.status_code == 303, (name, response.status_code, response.text[:500])
         journal = client.get("/journal")
         assert journal.status_code == 200 and f"{name} on the old server" in journal.text, journal.text[:500]
-    health = requests.get(B_BASE + "/healthz", timeout=30, verify=False)
+    health = requests.get(B_BASE + "/healthz", timeout=30, verify=str(server_b.root / LOCAL_CA_ROOT))
     assert health.status_code == 200, health.text
     figures["new server: server B installed and recovered (install, keys, lynx-restore, logins)"] = \
         f"{time.monotonic() - started:.0f} s"
