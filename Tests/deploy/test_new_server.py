@@ -17,6 +17,7 @@ import importlib.util
 import json
 import pathlib
 import re
+import secrets
 import shutil
 import sys
 import tempfile
@@ -26,7 +27,7 @@ import pytest
 import requests
 
 import conftest
-from conftest import BUNDLE, apt_cache_patient, PASSWORD, REPO, Client, Guest, figures, free_port, require_root
+from conftest import BUNDLE, PASSWORD, REPO, Client, Guest, apt_cache_patient, figures, free_port, require_root
 from test_fresh_vps import add_learner, take_quiz_with_one_wrong_answer
 
 A_HTTP, A_ADMIN = free_port(), free_port()
@@ -184,7 +185,7 @@ def test_server_a_backs_up_its_learners_work_off_site(server_a, backup_host):
     output, seconds = install(server_a, f"--domain localhost --no-tls --http-port {A_HTTP} "
                                         f"--caddy-admin localhost:{A_ADMIN}")
     figures["new server: install.sh on server A"] = f"{seconds:.1f} s"
-    state["passphrase"] = __import__("secrets").token_urlsafe(32)
+    state["passphrase"] = secrets.token_urlsafe(32)
     set_up_backups(server_a, backup_host)
     # Step 6: the repository, created through the restricted key.
     server_a.run("lynx-borg init --encryption=repokey-blake2")

@@ -10,7 +10,6 @@ schema it must refuse to start (exit 78, naming the snapshot). Finally deploy/RE
 
 The tests run in order and share the guest: each one continues where the last one stopped.
 """
-import pathlib
 import re
 import subprocess
 import time
@@ -19,7 +18,7 @@ import pytest
 import requests
 
 import earlier_bundle
-from conftest import BUNDLE, apt_cache_patient, PASSWORD, REPO, Client, Guest, figures, free_port, require_root
+from conftest import BUNDLE, PASSWORD, REPO, Client, Guest, apt_cache_patient, figures, free_port, require_root
 from test_fresh_vps import add_learner, take_quiz_with_one_wrong_answer
 
 HTTP_PORT = free_port()
