@@ -6,12 +6,13 @@ its own SSH key, restricted on the backup host to `borg serve --append-only --re
 (the backup host is a loopback sshd on this machine, Tests/integration/borg_support.py; the
 guests share the host's network), the backup host's key pinned, borg.env filled in, the
 repository created through that key. Learners log in and work on A, and the installed
-`lynx-backup` sends an archive off-site.
+`lynx-backup` sends an archive off-site; after more work, the runbook's write freeze for a
+planned move (the portal stopped) and a last `lynx-backup`.
 
 Server B is installed fresh, then recovered as the runbook says: portal.env put back from the
 off-server copy, a new SSH key that replaces A's on the backup host, borg.env, `lynx-restore
---latest`, doctor. A stays up meanwhile, on its own ports: B's health check must reach B's Caddy,
-never A's. Learners then log in on B with their passwords and find their work.
+--latest`, doctor. A's Caddy stays up meanwhile, on its own ports: B's health check must reach
+B's Caddy, never A's. Learners then log in on B with their passwords and find their work.
 """
 import importlib.util
 import json
@@ -202,12 +203,26 @@ def test_server_a_backs_up_its_learners_work_off_site(server_a, backup_host):
         take_quiz_with_one_wrong_answer(server_a, client)
     state["rows"] = learner_rows(server_a)
     assert len(state["rows"]) == len(LEARNERS) and all(row.endswith("|1|1") for row in state["rows"]), state["rows"]
+    # The nightly backup, with the portal serving.
     backup = server_a.run("lynx-backup", check=False, timeout=600)
     assert backup.returncode == 0, backup.stdout[-3000:] + backup.stderr[-3000:]
     assert re.search(r"lynx-verify: .*verified", backup.stderr), backup.stderr[-3000:]
+    # Work after it, then the runbook's write freeze for a planned move: the portal stopped,
+    # a last lynx-backup. Nothing written before the freeze may be lost.
+    late = Client(A_BASE)
+    assert late.login(LEARNERS[0], PASSWORD).status_code == 303
+    created = late.submit("/journal/new", "/journal/new", {"title": "after the nightly", "body": "Late work."})
+    assert created.status_code == 303, created.text[:500]
+    freeze = readme_block("Planned move to a new server")
+    assert "sudo systemctl stop lynx-portal.socket lynx-portal.service" in freeze and "sudo lynx-backup" in freeze
+    server_a.run("systemctl stop lynx-portal.socket lynx-portal.service")
+    state["rows"] = learner_rows(server_a)
+    final = server_a.run("lynx-backup", check=False, timeout=600)
+    assert final.returncode == 0, final.stdout[-3000:] + final.stderr[-3000:]
+    assert re.search(r"lynx-verify: .*verified", final.stderr), final.stderr[-3000:]
     archives = server_a.run("lynx-borg list --short").stdout.split()
-    assert len(archives) == 1 and archives[0].startswith("lynx-portal-"), archives
-    state["archive"] = archives[0]
+    assert len(archives) == 2 and all(a.startswith("lynx-portal-") for a in archives), archives
+    state["archive"] = archives[-1]
     # The off-server copies the runbook asks for.
     state["portal_env"] = (server_a.root / "etc" / "lynx-portal" / "portal.env").read_text()
     figures["new server: server A installed, backups set up, learners worked, lynx-backup"] = \
@@ -228,8 +243,9 @@ def test_server_b_is_recovered_from_the_off_site_repository(server_a, server_b, 
     set_up_backups(server_b, backup_host, replace_key=True)
     locked_out = server_a.run("lynx-borg list --short", check=False, timeout=120)
     assert locked_out.returncode != 0, "the old server's key still reaches the repository"
-    # A is up and green on its own port; B's health check must not be answered by it.
-    assert requests.get(A_BASE + "/healthz", timeout=30).status_code == 200
+    # A's Caddy still answers on its own port (502: the portal is frozen); B's health check
+    # must not reach it.
+    assert requests.get(A_BASE + "/healthz", timeout=30).status_code == 502
     a_checks = curl_health_requests(server_a)
     b_checks = curl_health_requests(server_b)
     assert "sudo lynx-restore --latest" in procedure
@@ -250,6 +266,8 @@ def test_server_b_is_recovered_from_the_off_site_repository(server_a, server_b, 
         assert response.status_code == 303, (name, response.status_code, response.text[:500])
         journal = client.get("/journal")
         assert journal.status_code == 200 and f"{name} on the old server" in journal.text, journal.text[:500]
+        if name == LEARNERS[0]:
+            assert "after the nightly" in journal.text, journal.text[:500]
     health = requests.get(B_BASE + "/healthz", timeout=30, verify=str(server_b.root / LOCAL_CA_ROOT))
     assert health.status_code == 200, health.text
     figures["new server: server B installed and recovered (install, keys, lynx-restore, logins)"] = \
