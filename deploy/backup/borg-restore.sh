@@ -133,7 +133,7 @@ health_green() {
 # until DNS points at this server, so HTTPS cannot answer yet on a new server: the portal's own
 # checks (database, socket, layout, secrets) stand in for /healthz until then.
 doctor_green() {
-    local cli=${LYNX_DOCTOR_CLI:-/usr/local/bin/lynx-portal} output
+    local cli=/usr/local/bin/lynx-portal output
     [ "$health_tls" = yes ] && [ "$health_no_certificate" = yes ] && [ -x "$cli" ] || return 1
     output=$("$cli" doctor 2>&1) || return 1
     say "$health_url has no certificate yet (DNS does not point here yet?); lynx-portal doctor instead: $(tail -n 1 <<<"$output")"
