@@ -41,7 +41,7 @@ data=/var/lib/lynx-portal
 logs=/var/log/lynx-portal
 socket=/run/lynx-portal/portal.sock
 cli=/usr/local/bin/lynx-portal
-packages=(caddy sqlite3 borgbackup curl cron procps tzdata ca-certificates
+packages=(caddy sqlite3 borgbackup openssh-client curl cron procps tzdata ca-certificates
     libfcgi0ldbl libargon2-1 libsqlite3-0 libstdc++6)
 
 step="starting"

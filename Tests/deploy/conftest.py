@@ -82,6 +82,7 @@ class Guest:
         self.console = self.dir / "console.log"
         self.nspawn = None
         self.pid1 = None
+        self.binds = []  # extra systemd-nspawn --bind/--bind-ro options, e.g. a release bundle
 
     def copy_pristine(self):
         started = time.monotonic()
@@ -99,7 +100,7 @@ class Guest:
         log = open(self.console, "wb")
         self.nspawn = subprocess.Popen(
             ["systemd-nspawn", "-D", str(self.root), "-b", "--register=no", "--keep-unit",
-             f"--bind-ro={REPO}:/srv/src", *self.apt_cache_binds(), "--console=read-only"],
+             f"--bind-ro={REPO}:/srv/src", *self.apt_cache_binds(), *self.binds, "--console=read-only"],
             env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while self.pid1 is None:
@@ -193,6 +194,19 @@ class Guest:
         # The guest's bind mounts lived in its own mount namespace, gone with it; stay on this
         # filesystem anyway, so nothing mounted below the copy could ever be touched.
         subprocess.run(["rm", "-rf", "--one-file-system", str(self.dir)], check=False)
+
+
+def apt_cache_patient(guest, shell_command, timeout=900):
+    """Runs an install in the guest; when another guest (another test run on this machine) holds
+    the shared apt archive cache's lock, waits for it and runs again, which fails at that lock
+    before changing anything."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = guest.run(shell_command, check=False, timeout=timeout)
+        busy = "Could not get lock /var/cache/apt/archives/lock" in result.stdout + result.stderr
+        if not busy or time.monotonic() > deadline:
+            return result
+        time.sleep(5)
 
 
 @pytest.fixture(scope="module")

@@ -17,22 +17,26 @@ set -euo pipefail
 
 usage() {
     cat >&2 <<'USAGE'
-usage: lynx-restore ARCHIVE | --latest [--dry-run]
-  ARCHIVE     an archive name, lynx-portal-YYYYMMDDTHHMMSSZ (borg list "$BORG_REPO")
-  --latest    the newest lynx-portal-* archive
-  --dry-run   extract and verify only; change nothing
+usage: lynx-restore ARCHIVE | --latest [--dry-run] [--health-url URL]
+  ARCHIVE           an archive name, lynx-portal-YYYYMMDDTHHMMSSZ (borg list "$BORG_REPO")
+  --latest          the newest lynx-portal-* archive
+  --dry-run         extract and verify only; change nothing
+  --health-url URL  where to check that the portal is back (default: the site install.sh
+                    recorded in /etc/lynx-portal/install.conf). Always this server's own Caddy:
+                    the URL's host is resolved to 127.0.0.1, never through DNS.
 Settings as lynx-backup, and LYNX_SERVICE_CTL (a command taking stop|start; default systemctl
-on lynx-portal.socket and lynx-portal.service), LYNX_HEALTH_URL (default from
-/etc/lynx-portal/install.conf), LYNX_HEALTH_RESOLVE (curl --resolve HOST:PORT:ADDR, optional),
+on lynx-portal.socket and lynx-portal.service), LYNX_HEALTH_URL (as --health-url),
+LYNX_HEALTH_RESOLVE (curl --resolve HOST:PORT:ADDR instead of HOST:PORT:127.0.0.1),
 LYNX_RESTORE_SCRATCH (where to extract; default the data directory's parent).
 USAGE
     exit 2
 }
 
-archive="" dry_run=no
+archive="" dry_run=no health_url_option=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --dry-run) dry_run=yes ;;
+        --health-url) [ $# -ge 2 ] || usage; health_url_option=$2; shift ;;
         --latest) archive=--latest ;;
         -h | --help) usage ;;
         -*) echo "lynx-restore: unknown option '$1'" >&2; usage ;;
@@ -72,31 +76,67 @@ service_ctl() {
     fi
 }
 
-# The health URL: LYNX_HEALTH_URL, else the site deploy/install.sh recorded.
+# The health check goes to this server's own Caddy, never to whatever DNS names: on a new server
+# DNS still points at the old one (or nowhere) until the operator switches it. The URL is
+# --health-url, LYNX_HEALTH_URL, else the site deploy/install.sh recorded (domain, TLS mode and
+# ports); its host is resolved to 127.0.0.1 (LYNX_HEALTH_RESOLVE overrides). Over HTTPS on
+# loopback the certificate is not checked: it may come from Caddy's local CA (--tls-internal),
+# and the request never leaves this machine.
 health_target() {
-    health_url=${LYNX_HEALTH_URL:-}
+    health_url=${health_url_option:-${LYNX_HEALTH_URL:-}}
     health_resolve=${LYNX_HEALTH_RESOLVE:-}
-    local conf=/etc/lynx-portal/install.conf domain="" tls=yes port=80 key value
+    health_tls=""
+    local conf=/etc/lynx-portal/install.conf domain="" http_port=80 https_port=443 key value
+    local rest hostport host port
     if [ -z "$health_url" ] && [ -r "$conf" ]; then
+        health_tls=yes
         while IFS='=' read -r key value; do
-            case "$key" in domain) domain=$value ;; tls) tls=$value ;; http_port) port=$value ;; esac
+            case "$key" in
+                domain) domain=$value ;;
+                tls) health_tls=$value ;;
+                http_port) http_port=$value ;;
+                https_port) https_port=$value ;;
+            esac
         done <"$conf"
-        if [ -n "$domain" ] && [ "$tls" = yes ]; then
-            health_url="https://$domain/healthz" health_resolve="$domain:443:127.0.0.1"
+        if [ -n "$domain" ] && [ "$health_tls" = no ]; then
+            health_url="http://$domain:$http_port/healthz"
         elif [ -n "$domain" ]; then
-            health_url="http://$domain:$port/healthz" health_resolve="$domain:$port:127.0.0.1"
+            health_url="https://$domain:$https_port/healthz"
         fi
     fi
-    [ -n "$health_url" ] || { say "set LYNX_HEALTH_URL in borg.env (e.g. https://portal.example.org/healthz)"; return 1; }
+    [ -n "$health_url" ] || { say "pass --health-url URL (e.g. https://portal.example.org/healthz): no site in $conf"; return 1; }
+    if [ -z "$health_resolve" ]; then
+        rest=${health_url#*://}
+        hostport=${rest%%/*}
+        host=$hostport port=80
+        [[ $health_url != https://* ]] || port=443
+        if [[ $hostport =~ ^(.+):([0-9]+)$ ]]; then host=${BASH_REMATCH[1]} port=${BASH_REMATCH[2]}; fi
+        health_resolve="$host:$port:127.0.0.1"
+    fi
+    health_curl=(--resolve "$health_resolve")
+    if [[ $health_url == https://* && $health_resolve == *:127.0.0.1 ]]; then health_curl+=(--insecure); fi
 }
 
 # Green means HTTP 200 and the database reported ok (not merely some server answering). A URL
-# that does not reach Caddy over loopback gets the public answer, the health alone.
+# that does not reach Caddy over loopback gets the public answer, the health alone. Sets
+# health_no_certificate when Caddy had no certificate to offer (curl: TLS handshake failed).
+health_no_certificate=no
 health_green() {
-    local body resolve=()
-    [ -z "$health_resolve" ] || resolve=(--resolve "$health_resolve")
-    body=$(curl -fsS --max-time 3 "${resolve[@]}" "$health_url" 2>/dev/null) || return 1
+    local body status=0
+    body=$(curl -fsS --max-time 3 "${health_curl[@]}" "$health_url" 2>/dev/null) || status=$?
+    if [ "$status" -eq 35 ]; then health_no_certificate=yes; fi
+    [ "$status" -eq 0 ] || return 1
     [[ $body == *'"database":"ok"'* || $body == '{"status":"ok"}' ]]
+}
+
+# With Let's Encrypt (install.sh --tls, the default), Caddy has no certificate for the domain
+# until DNS points at this server, so HTTPS cannot answer yet on a new server: the portal's own
+# checks (database, socket, layout, secrets) stand in for /healthz until then.
+doctor_green() {
+    local cli=/usr/local/bin/lynx-portal output
+    [ "$health_tls" = yes ] && [ "$health_no_certificate" = yes ] && [ -x "$cli" ] || return 1
+    output=$("$cli" doctor 2>&1) || return 1
+    say "$health_url has no certificate yet (DNS does not point here yet?); lynx-portal doctor instead: $(tail -n 1 <<<"$output")"
 }
 
 # --- the run ---------------------------------------------------------------------------------
@@ -245,9 +285,14 @@ run service_ctl start
 
 step="waiting for a green /healthz at $health_url"
 deadline=$(($(date +%s) + ${LYNX_HEALTH_TIMEOUT:-60}))
+health_seen="/healthz green"
 until health_green; do
+    if [ "$health_no_certificate" = yes ] && doctor_green; then
+        health_seen="lynx-portal doctor passed (no certificate yet for $health_url)"
+        break
+    fi
     if [ "$(date +%s)" -ge "$deadline" ]; then
-        say "$health_url is not green after ${LYNX_HEALTH_TIMEOUT:-60} s"
+        say "$health_url (resolved as $health_resolve: this server) is not green after ${LYNX_HEALTH_TIMEOUT:-60} s"
         exit 1
     fi
     sleep 0.2
@@ -258,4 +303,4 @@ step="comparing row counts with the manifest"
 run portal_cli snapshot compare --manifest "$manifest" --sessions-ended
 
 step="done"
-say "restored $archive: /healthz green ${figures[recovery_seconds]} s after the service was stopped"
+say "restored $archive: $health_seen ${figures[recovery_seconds]} s after the service was stopped"
