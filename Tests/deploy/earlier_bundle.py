@@ -72,6 +72,18 @@ def is_complete(path):
     return (path / ".complete").exists() and (path / "bin" / "lynx-portal").exists()
 
 
+def stamp(src, commit):
+    """The version stamp that commit's `make release` writes from git (scripts/stamp-build.sh),
+    written here because the archive has no .git; commits before the stamp have nothing to write."""
+    if not (src / "Sources" / "CBuildInfo").is_dir():
+        return
+    version = (src / "VERSION").read_text().strip()
+    header = src / "Sources" / "CBuildInfo" / "generated" / "build-info.h"
+    header.parent.mkdir(parents=True, exist_ok=True)
+    header.write_text("// Written by Tests/deploy/earlier_bundle.py for an archived commit.\n"
+                      f'#define LYNX_BUILD_VERSION "{version}"\n#define LYNX_BUILD_COMMIT "{commit[:12]}"\n')
+
+
 def build(commit, log=sys.stderr):
     """Build the bundle of `commit` (cached); returns its path."""
     target = bundle_dir(commit)
@@ -90,6 +102,7 @@ def build(commit, log=sys.stderr):
         archive.stdout.close()
         if archive.wait() != 0:
             raise EarlierBundleError(f"git archive {commit} failed")
+        stamp(src, commit)
         print(f"earlier_bundle: building {commit} in {src} (swift build -c release --static-swift-stdlib)",
               file=log, flush=True)
         result = subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib"], cwd=src,

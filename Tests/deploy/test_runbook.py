@@ -70,13 +70,33 @@ def parse_blocks(path):
     return blocks
 
 
+# Blocks another test runs, where what they need exists (two releases, two servers).
+RUN_ELSEWHERE = {
+    "rollback": "test_upgrade.py (after a real upgrade that migrated the database)",
+    "write-freeze": "test_new_server.py (the old server of a planned move)",
+}
+# Blocks that need a later section's set-up run after the block named here (the upgrade takes a
+# backup first, so it runs once backups are set up), the rest in the documents' order.
+RUN_AFTER = {"upgrade": "first-backup"}
+
+
 def runnable_blocks():
     found = []
     for path in DOCS:
         for marker, language, text, line in parse_blocks(path):
-            if marker and marker != "manual":
+            if marker and marker != "manual" and marker not in RUN_ELSEWHERE:
                 found.append((f"{path.parent.name}/{path.name}:{marker}", marker, text))
+    for name, after in RUN_AFTER.items():
+        moved = [block for block in found if block[1] == name]
+        found = [block for block in found if block[1] != name]
+        index = next(i for i, block in enumerate(found) if block[1] == after)
+        found[index + 1:index + 1] = moved
     return found
+
+
+def test_blocks_run_elsewhere_are_in_the_docs():
+    names = {marker for path in DOCS for marker, _, _, _ in parse_blocks(path)}
+    assert set(RUN_ELSEWHERE) <= names, f"RUN_ELSEWHERE names blocks the docs no longer have: {set(RUN_ELSEWHERE) - names}"
 
 
 def release_version():
@@ -86,6 +106,8 @@ def release_version():
 def substitute(text):
     # `lynx-portal-VERSION`: the release's file and folder names.
     text = re.sub(r"(?<=lynx-portal-)VERSION\b", release_version(), text)
+    # `lynx-portal-PREVIOUS`: the release kept for a rollback; this guest has only the one.
+    text = re.sub(r"(?<=lynx-portal-)PREVIOUS\b", release_version(), text)
     for placeholder in sorted(PLACEHOLDERS, key=len, reverse=True):
         text = re.sub(rf"(?<![\w/.-]){re.escape(placeholder)}(?![\w-])", PLACEHOLDERS[placeholder], text)
     return text
@@ -269,6 +291,12 @@ def check(guest, name, output, received):
         assert guest.run("lynx-borg list --short").stdout.strip(), "no archive after the first backup"
     elif name == "restore":
         assert "ended" in output and "alice" in guest.run(f"{cli} user list").stdout, output[-3000:]
+    elif name in ("upgrade", "rollback-same-schema"):
+        assert re.search(r"^install: health: doctor: all checks passed;", output, re.M), output[-3000:]
+        assert re.search(rf"version: lynx-portal {re.escape(release_version())} \(commit", output) or name != "upgrade", \
+            output[-3000:]
+    elif name == "pre-upgrade-cleanup":
+        guest.run("test -d /var/lib/lynx-portal/pre-upgrade")
     elif name == "quiz-import":
         slugs = guest.run("runuser -u portal -- sqlite3 -readonly /var/lib/lynx-portal/portal.db "
                           "'SELECT slug FROM quiz ORDER BY slug'").stdout.split()
