@@ -137,6 +137,14 @@ record-reliability: test-deps
 	$(RECORD) python3 experiments/reliability/run.py all --seconds $(SOAK_SECONDS) \
 		--binary $(CURDIR)/dist/lynx-portal/bin/lynx-portal
 
+# What a release build costs (experiments/41-deploy/build-requirements.py): a cold `make release`
+# in a fresh clone, its wall and CPU time and the peak memory of the whole build. Run it on an
+# otherwise idle machine; writes experiments/41-deploy/build-requirements.md.
+.PHONY: record-build-requirements
+record-build-requirements: release-deps
+	$(RECORD_CHECK)
+	$(RECORD) python3 experiments/41-deploy/build-requirements.py
+
 # The other records `make test` also produces, written to their committed places.
 .PHONY: record-walkthrough record-deploy-figures record-fuzz record-sanitizers records
 record-walkthrough: test-deps
@@ -155,7 +163,8 @@ record-sanitizers: test-deps
 	$(RECORD_CHECK)
 	$(STAMP)
 	$(RECORD) scripts/sanitizers.sh $(SANITIZERS)
-records: record-reliability record-dr-drill record-fuzz record-sanitizers record-deploy-figures record-walkthrough
+records: record-reliability record-dr-drill record-fuzz record-sanitizers record-deploy-figures record-walkthrough \
+	record-build-requirements
 
 # The exit gate: two new learners' two days in headless Chromium against install.sh's deploy in a
 # fresh Debian 12 root (systemd-nspawn, tls internal); writes its transcript and screenshots to
