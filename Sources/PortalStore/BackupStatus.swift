@@ -12,6 +12,12 @@ public struct BackupStatus: Sendable, Equatable {
     public static let lastBackupFailureFile = "backup-last-failed.json"
     /// Written by `borg-verify.sh` when a run (verify, check or verify-data) fails.
     public static let lastVerifyFailureFile = "backup-verify-last-failed.json"
+    /// Written by `borg-backup.sh` (nightly and `--frequent`) when the off-site copy was last known
+    /// to hold the database's content: an archive was created, or a frequent run found the
+    /// content unchanged since the last one. Carries the snapshot interval from `borg.env`.
+    public static let lastSnapshotFile = "backup-last-snapshot.json"
+    /// Written by `borg-backup.sh --frequent` when a run fails.
+    public static let lastSnapshotFailureFile = "backup-snapshot-last-failed.json"
     /// A nightly job that missed one night (plus two hours of slack) is overdue.
     public static let maximumAgeSeconds: Int64 = 26 * 3600
 
@@ -20,13 +26,20 @@ public struct BackupStatus: Sendable, Equatable {
         /// Unix seconds (UTC) when the job finished.
         public var epoch: Int64
         public var archive: String?
+        /// The snapshot interval configured when it was written (`backup-last-snapshot.json`
+        /// only; 0: frequent snapshots are off).
+        public var intervalSeconds: Int64?
 
-        public init(epoch: Int64, archive: String? = nil) {
+        public init(epoch: Int64, archive: String? = nil, intervalSeconds: Int64? = nil) {
             self.epoch = epoch
             self.archive = archive
+            self.intervalSeconds = intervalSeconds
         }
 
-        enum CodingKeys: String, CodingKey { case epoch, archive }
+        enum CodingKeys: String, CodingKey {
+            case epoch, archive
+            case intervalSeconds = "interval_seconds"
+        }
     }
 
     /// One recorded failure.
@@ -58,11 +71,17 @@ public struct BackupStatus: Sendable, Equatable {
     /// --check-repository`, `--verify-data`): each clears a failure of its own job.
     public var lastRepositoryCheck: Event?
     public var lastDataVerification: Event?
+    /// The newest good snapshot (nightly or frequent) and the last failed frequent run.
+    public var lastSnapshot: Event?
+    public var lastSnapshotFailure: Failure?
 
     public init(
         lastBackup: Event? = nil, lastVerifiedRestore: Event? = nil, lastBackupFailure: Failure? = nil,
-        lastVerifyFailure: Failure? = nil, lastRepositoryCheck: Event? = nil, lastDataVerification: Event? = nil
+        lastVerifyFailure: Failure? = nil, lastRepositoryCheck: Event? = nil, lastDataVerification: Event? = nil,
+        lastSnapshot: Event? = nil, lastSnapshotFailure: Failure? = nil
     ) {
+        self.lastSnapshot = lastSnapshot
+        self.lastSnapshotFailure = lastSnapshotFailure
         self.lastRepositoryCheck = lastRepositoryCheck
         self.lastDataVerification = lastDataVerification
         self.lastBackup = lastBackup
@@ -74,6 +93,11 @@ public struct BackupStatus: Sendable, Equatable {
     /// The backup job's failure when it is newer than its last success.
     public var unresolvedBackupFailure: Failure? {
         lastBackupFailure.flatMap { $0.epoch > (lastBackup?.epoch ?? .min) ? $0 : nil }
+    }
+
+    /// The frequent job's failure when it is newer than the newest good snapshot.
+    public var unresolvedSnapshotFailure: Failure? {
+        lastSnapshotFailure.flatMap { $0.epoch > (lastSnapshot?.epoch ?? .min) ? $0 : nil }
     }
 
     /// The verify job's failure when it is newer than that job's last success: a verified
@@ -89,7 +113,7 @@ public struct BackupStatus: Sendable, Equatable {
         return failure.epoch > (success?.epoch ?? .min) ? failure : nil
     }
 
-    /// Reads the six files; a missing or unreadable file counts as "never".
+    /// Reads the eight files; a missing or unreadable file counts as "never".
     public static func read(dataDirectory: String) -> BackupStatus {
         func decode<Value: Decodable>(_ name: String, as type: Value.Type) -> Value? {
             guard let data = FileManager.default.contents(atPath: dataDirectory + "/" + name) else { return nil }
@@ -101,11 +125,16 @@ public struct BackupStatus: Sendable, Equatable {
             lastBackupFailure: decode(lastBackupFailureFile, as: Failure.self),
             lastVerifyFailure: decode(lastVerifyFailureFile, as: Failure.self),
             lastRepositoryCheck: decode("backup-last-check.json", as: Event.self),
-            lastDataVerification: decode("backup-last-verify-data.json", as: Event.self))
+            lastDataVerification: decode("backup-last-verify-data.json", as: Event.self),
+            lastSnapshot: decode(lastSnapshotFile, as: Event.self),
+            lastSnapshotFailure: decode(lastSnapshotFailureFile, as: Failure.self))
     }
 
     /// Seconds since the last good backup, nil when none was ever recorded.
     public func lastBackupAge(now: Int64) -> Int64? { lastBackup.map { max(0, now - $0.epoch) } }
+
+    /// Seconds since the newest good snapshot, nil when none was ever recorded.
+    public func lastSnapshotAge(now: Int64) -> Int64? { lastSnapshot.map { max(0, now - $0.epoch) } }
 
     /// Seconds since the last verified restore, nil when none was ever recorded.
     public func lastVerifiedRestoreAge(now: Int64) -> Int64? { lastVerifiedRestore.map { max(0, now - $0.epoch) } }

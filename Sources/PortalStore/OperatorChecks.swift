@@ -46,7 +46,7 @@ public struct OperatorCheck: Sendable, Equatable {
 }
 
 /// The conditions an operator is alerted to: backups (stale or failed), verified restores
-/// (failed), free disk space, the TLS certificate. Each reads only small files in the data
+/// (failed), snapshots (older than twice their interval, or failed), free disk space, the TLS certificate. Each reads only small files in the data
 /// directory and one statvfs(2), so `/healthz` can run them on every operator request.
 public enum OperatorChecks {
     public static func run(dataDirectory: String, thresholds: AlertThresholds, now: Int64) -> [OperatorCheck] {
@@ -54,6 +54,7 @@ public enum OperatorChecks {
         return [
             backup(backups, thresholds: thresholds, now: now),
             backupVerify(backups, thresholds: thresholds, now: now),
+            backupSnapshot(backups, now: now),
             diskSpace(dataDirectory, thresholds: thresholds),
             certificate(dataDirectory: dataDirectory, thresholds: thresholds, now: now),
         ]
@@ -101,6 +102,40 @@ public enum OperatorChecks {
                 "backup verify", .warning, "\(text) (over \(thresholds.backupMaximumAgeHours) h)")
         }
         return OperatorCheck("backup verify", .ok, text)
+    }
+
+    /// The recovery point: the newest good snapshot (nightly or frequent, `backup-last-snapshot.json`)
+    /// older than twice the interval configured in `borg.env` (recorded in that file) is an
+    /// alert, as is a frequent run that failed after it. The dead-man ping stays with the
+    /// nightly verified restore (`backup verify`).
+    public static func backupSnapshot(_ status: BackupStatus, now: Int64) -> OperatorCheck {
+        let name = "backup snapshot"
+        if let failure = status.unresolvedSnapshotFailure {
+            return OperatorCheck(
+                name, .alert,
+                "the last frequent snapshot \(describe(failure, now: now)) (\(BackupStatus.lastSnapshotFailureFile)); "
+                    + "see backup.log")
+        }
+        guard let snapshot = status.lastSnapshot, let age = status.lastSnapshotAge(now: now) else {
+            return OperatorCheck(name, .warning, "no snapshot recorded yet (lynx-backup records one)")
+        }
+        let interval = snapshot.intervalSeconds ?? 0
+        let text = "newest good snapshot \(minutes(age)) ago (\(snapshot.archive ?? "?"))"
+        guard interval > 0 else {
+            return OperatorCheck(name, .ok, "\(text); frequent snapshots are off (LYNX_SNAPSHOT_INTERVAL_MINUTES=0)")
+        }
+        guard age <= 2 * interval else {
+            return OperatorCheck(
+                name, .alert,
+                "newest good snapshot is \(minutes(age)) old (over twice the interval of \(minutes(interval))): "
+                    + "is the frequent lynx-backup --frequent running?")
+        }
+        return OperatorCheck(name, .ok, "\(text), one every \(minutes(interval))")
+    }
+
+    /// Minutes under two hours, then hours.
+    static func minutes(_ seconds: Int64) -> String {
+        seconds < 7200 ? "\(seconds / 60) min" : BackupStatus.hours(seconds)
     }
 
     /// Free space on the filesystem holding `path`, from statvfs(2).

@@ -114,4 +114,24 @@ struct OperatorAlertRuleTests {
         status.lastRepositoryCheck = .init(epoch: now - 10)
         #expect(OperatorChecks.backupVerify(status, thresholds: .standard, now: now).level == .ok)
     }
+
+    @Test func aSnapshotOlderThanTwiceItsIntervalOrAFailedOneAlerts() {
+        let none = OperatorChecks.backupSnapshot(BackupStatus(), now: now)
+        #expect(none.level == .warning)
+        var status = BackupStatus(lastSnapshot: .init(epoch: now - 29 * 60, archive: "a", intervalSeconds: 900))
+        let fresh = OperatorChecks.backupSnapshot(status, now: now)
+        #expect(fresh.level == .ok && fresh.message == "newest good snapshot 29 min ago (a), one every 15 min", "\(fresh)")
+        status.lastSnapshot = .init(epoch: now - 31 * 60, archive: "a", intervalSeconds: 900)
+        let stale = OperatorChecks.backupSnapshot(status, now: now)
+        #expect(stale.level == .alert && stale.message.contains("31 min old (over twice the interval of 15 min)"), "\(stale)")
+        status.lastSnapshot = .init(epoch: now - 5 * 3600, archive: "a", intervalSeconds: 0)
+        let off = OperatorChecks.backupSnapshot(status, now: now)
+        #expect(off.level == .ok && off.message.contains("frequent snapshots are off"), "\(off)")
+        status.lastSnapshot = .init(epoch: now - 600, archive: "a", intervalSeconds: 900)
+        status.lastSnapshotFailure = .init(epoch: now - 60, job: "frequent", step: "borg create", message: "gone")
+        let failed = OperatorChecks.backupSnapshot(status, now: now)
+        #expect(failed.level == .alert && failed.message.contains("at step 'borg create': gone"), "\(failed)")
+        status.lastSnapshot = .init(epoch: now - 10, archive: "b", intervalSeconds: 900)
+        #expect(OperatorChecks.backupSnapshot(status, now: now).level == .ok)
+    }
 }

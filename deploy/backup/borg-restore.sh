@@ -17,9 +17,13 @@ set -euo pipefail
 
 usage() {
     cat >&2 <<'USAGE'
-usage: lynx-restore ARCHIVE | --latest [--dry-run] [--health-url URL]
-  ARCHIVE           an archive name, lynx-portal-YYYYMMDDTHHMMSSZ (borg list "$BORG_REPO")
+usage: lynx-restore ARCHIVE | --latest | --before TIME [--dry-run] [--health-url URL]
+       lynx-restore --list
+  ARCHIVE           an archive name, lynx-portal-YYYYMMDDTHHMMSSZ[-frequent] (lynx-restore --list)
   --latest          the newest lynx-portal-* archive
+  --before TIME     the newest archive taken at or before TIME, which names its zone:
+                    2026-12-01T18:00Z, 2026-12-01T19:00+01:00, "2026-12-01 19:00 Europe/Madrid"
+  --list            the archives, oldest first: when taken, age, kind, database size, row counts
   --dry-run         extract and verify only; change nothing
   --health-url URL  where to check that the portal is back (default: the site install.sh
                     recorded in /etc/lynx-portal/install.conf). Always this server's own Caddy:
@@ -32,19 +36,26 @@ USAGE
     exit 2
 }
 
-archive="" dry_run=no health_url_option=""
+archive="" dry_run=no health_url_option="" before="" list=no
 while [ $# -gt 0 ]; do
     case "$1" in
         --dry-run) dry_run=yes ;;
         --health-url) [ $# -ge 2 ] || usage; health_url_option=$2; shift ;;
-        --latest) archive=--latest ;;
+        --latest) [ -z "$archive" ] || usage; archive=--latest ;;
+        --before)
+            if [ $# -lt 2 ] || [ -n "$archive" ]; then usage; fi
+            archive=--before before=$2
+            shift
+            ;;
+        --list) list=yes ;;
         -h | --help) usage ;;
         -*) echo "lynx-restore: unknown option '$1'" >&2; usage ;;
         *) [ -z "$archive" ] || usage; archive=$1 ;;
     esac
     shift
 done
-[ -n "$archive" ] || usage
+[ -n "$archive" ] || [ "$list" = yes ] || usage
+[ "$list" = no ] || [ -z "$archive" ] || usage
 
 job=restore
 step="starting"
@@ -139,6 +150,96 @@ doctor_green() {
     say "$health_url has no certificate yet (DNS does not point here yet?); lynx-portal doctor instead: $(tail -n 1 <<<"$output")"
 }
 
+# The archives as `borg list` names them, with their comments (lynx-backup writes the manifest's
+# row counts and the database size there), read from stdin as NAME<TAB>COMMENT lines. The time of
+# an archive is the UTC stamp in its name: when its snapshot was taken.
+#   archives_tool list            a table, oldest first
+#   archives_tool pick TIME       the newest archive at or before TIME, and a line saying so
+archives_tool() { python3 -c "$archives_program" "$@"; }
+read -r -d '' archives_program <<'PYTHON' || true
+import datetime, json, re, sys, zoneinfo
+
+UTC = datetime.timezone.utc
+now = datetime.datetime.now(UTC)
+
+def age(seconds):
+    seconds = max(0, int(seconds))
+    if seconds < 3600:
+        return "%d min" % (seconds // 60)
+    if seconds < 2 * 86400:
+        return "%.1f h" % (seconds / 3600)
+    return "%.1f days" % (seconds / 86400)
+
+def moment(text):
+    """An instant from a time that names its zone: Z, an offset, or a zone name after a space."""
+    match = re.fullmatch(r"\s*(\d{4}-\d{2}-\d{2})[T ](\d{1,2}:\d{2}(?::\d{2})?)\s*(\S*)\s*", text)
+    if not match:
+        sys.exit("--before: cannot read '%s': give a date and time with its zone, e.g. 2026-12-01T18:00Z, "
+                 "2026-12-01T19:00+01:00 or '2026-12-01 19:00 Europe/Madrid'" % text)
+    day, clock, zone = match.groups()
+    if len(clock) == 4:
+        clock = "0" + clock
+    if zone in ("Z", "z", "UTC"):
+        tz = UTC
+    elif re.fullmatch(r"[+-]\d{2}(:?\d{2})?", zone):
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        tz = datetime.timezone(sign * datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0)))
+    elif zone:
+        try:
+            tz = zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            sys.exit("--before: unknown time zone '%s' (a name like Europe/Madrid, or an offset like +01:00)" % zone)
+    else:
+        sys.exit("--before: '%s' names no zone: add Z (UTC), an offset (+01:00) or a zone name (Europe/Madrid)" % text)
+    try:
+        return datetime.datetime.fromisoformat("%sT%s" % (day, clock)).replace(tzinfo=tz).astimezone(UTC)
+    except ValueError as error:
+        sys.exit("--before: '%s': %s" % (text, error))
+
+archives = []
+for line in sys.stdin.read().splitlines():
+    name, _, comment = line.partition("\t")
+    match = re.fullmatch(r"lynx-portal-(\d{8}T\d{6}Z)(-frequent)?", name.strip())
+    if not match:
+        continue
+    taken = datetime.datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    try:
+        details = json.loads(comment) if comment.strip() else {}
+    except ValueError:
+        details = {}
+    archives.append((taken, name.strip(), "frequent" if match.group(2) else "nightly", details))
+archives.sort()
+
+if sys.argv[1] == "check":
+    moment(sys.argv[2])
+elif sys.argv[1] == "list":
+    print("%-38s %-21s %-10s %-9s %12s  %s" % ("ARCHIVE", "TAKEN (UTC)", "AGE", "KIND", "DB BYTES", "ROWS"))
+    for taken, name, kind, details in archives:
+        rows = details.get("rows")
+        counts = " ".join("%s=%d" % item for item in sorted(rows.items())) if rows else "(not recorded)"
+        size = details.get("snapshot_bytes")
+        print("%-38s %-21s %-10s %-9s %12s  %s" % (name, taken.strftime("%Y-%m-%d %H:%M:%SZ"),
+              age((now - taken).total_seconds()), kind, size if size is not None else "?", counts))
+    print("%d archive(s)" % len(archives))
+else:
+    target = moment(sys.argv[2])
+    chosen = [archive for archive in archives if archive[0] <= target]
+    if not chosen:
+        oldest = archives[0][1] if archives else "none"
+        sys.exit("no lynx-portal-* archive was taken at or before %s (the oldest: %s)"
+                 % (target.strftime("%Y-%m-%dT%H:%M:%SZ"), oldest))
+    taken, name, kind, details = chosen[-1]
+    print(name)
+    print("picked %s (%s), taken %s: %s before the requested %s, %s old now"
+          % (name, kind, taken.strftime("%Y-%m-%dT%H:%M:%SZ"), age((target - taken).total_seconds()),
+             target.strftime("%Y-%m-%dT%H:%M:%SZ"), age((now - taken).total_seconds())), file=sys.stderr)
+PYTHON
+
+list_archives() {
+    borg list --lock-wait 600 --glob-archives 'lynx-portal-*' --format '{name}{TAB}{comment}{NL}' 2>"$step_errors"
+}
+
 # --- the run ---------------------------------------------------------------------------------
 
 finish() {
@@ -173,18 +274,37 @@ step="loading the borg settings"
 load_borg_env
 read_settings
 [ -n "${BORG_REPO:-}" ] || { say "BORG_REPO is not set (in ${LYNX_BORG_ENV-/etc/lynx-portal/borg.env})"; exit 1; }
+command -v borg >/dev/null || { say "borg is not installed (apt-get install borgbackup)"; exit 1; }
+if [ "$list" = yes ]; then
+    # Read-only: no lock, no log line, nothing of the portal's.
+    trap - EXIT
+    listing=$(list_archives) || { cat "$step_errors" >&2; rm -f "$step_errors"; exit 1; }
+    rm -f "$step_errors"
+    archives_tool list <<<"$listing"
+    exit 0
+fi
+if [ "$archive" = --before ]; then
+    # A time that cannot be read is refused before anything else happens.
+    step="reading --before"
+    run archives_tool check "$before" </dev/null
+fi
 [ -x "$portal_bin" ] || { say "$portal_bin is missing (LYNX_PORTAL_BIN)"; exit 1; }
 [ -d "$data_dir" ] || { say "$data_dir does not exist (LYNX_DATA_DIR; deploy/install.sh creates it)"; exit 1; }
-command -v borg >/dev/null || { say "borg is not installed (apt-get install borgbackup)"; exit 1; }
 if [ "$dry_run" = no ]; then health_target; fi
 
 step="taking the lock"
-take_lock
+take_lock restore
 
 if [ "$archive" = --latest ]; then
     step="finding the latest archive"
     archive=$(latest_archive) || { cat "$step_errors" >&2; exit 1; }
     [ -n "$archive" ] || { say "the repository has no lynx-portal-* archive"; exit 1; }
+elif [ "$archive" = --before ]; then
+    step="finding the newest archive at or before $before"
+    listing=$(list_archives) || { cat "$step_errors" >&2; exit 1; }
+    picked=$(archives_tool pick "$before" <<<"$listing" 2>"$step_errors") || { cat "$step_errors" >&2; exit 1; }
+    sed 's/^/lynx-restore: /' "$step_errors" >&2
+    archive=$picked
 fi
 say "restoring $archive into $data_dir"
 

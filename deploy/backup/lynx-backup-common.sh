@@ -76,13 +76,14 @@ os.close(descriptor)
 # Atomically replaces a status file that doctor and /healthz read (BackupStatus.swift),
 # portal:portal 0640 like the rest of the data. Root writing into the portal's directory: a new
 # file from mktemp (never an existing name, which could be a symlink), then rename(2), which
-# replaces a name without following it.
+# replaces a name without following it. write_status FILE ARCHIVE DURATION [EXTRA], EXTRA being
+# more JSON members (e.g. `"interval_seconds":900`).
 write_status() {
-    local file=$data_dir/$1 now partial
+    local file=$data_dir/$1 now partial extra=${4:+,$4}
     now=$(date +%s)
     partial=$(mktemp "$data_dir/.$1.XXXXXX")
-    printf '{"epoch":%s,"time":"%s","archive":"%s","duration_seconds":%s}\n' \
-        "$now" "$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)" "$2" "$3" >"$partial"
+    printf '{"epoch":%s,"time":"%s","archive":"%s","duration_seconds":%s%s}\n' \
+        "$now" "$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)" "$2" "$3" "$extra" >"$partial"
     chmod 0640 "$partial"
     [ -z "$portal_user" ] || chown -h "$portal_user:$portal_user" "$partial"
     mv -f "$partial" "$file"
@@ -130,8 +131,14 @@ last_step_error() { grep -v '^[[:space:]]*$' "$step_errors" 2>/dev/null | tail -
 # The default lock lives in a directory only root can write (/etc/tmpfiles.d/lynx-portal.conf
 # makes it at boot; made here too if missing), never in world-writable /run/lock, where any local
 # user could create the file first and hold it, or put a link in its place.
+#
+# take_lock [KIND]: the holder writes "PID KIND" into the lock file. A frequent snapshot
+# (KIND frequent) never waits: it returns 75 when the lock is taken, and the caller skips the run.
+# Every other job waits up to LYNX_BACKUP_LOCK_WAIT seconds (default 900) for a frequent snapshot
+# to finish, so the nightly backup or a restore is never failed by one; against any other holder
+# it fails at once, as before.
 take_lock() {
-    local dir=/run/lynx-portal-backup
+    local kind=${1:-backup} dir=/run/lynx-portal-backup holder="" deadline
     lock=${LYNX_BACKUP_LOCK:-$dir/backup.lock}
     if [ -z "${LYNX_BACKUP_LOCK:-}" ]; then
         [ -e "$dir" ] || mkdir -m 0700 "$dir"
@@ -142,10 +149,53 @@ take_lock() {
     fi
     exec 9>>"$lock"
     if ! flock -n 9; then
-        say "another lynx-backup or lynx-restore is running (lock $lock held by pid $(head -c 20 "$lock" 2>/dev/null || echo '?')); not starting"
+        [ "$kind" != frequent ] || return 75
+        # The holder writes its line right after taking the lock: give it a moment to appear.
+        deadline=$(($(date +%s) + 3))
+        while holder=$(head -c 40 "$lock" 2>/dev/null); [ -z "$holder" ] && [ "$(date +%s)" -lt "$deadline" ]; do
+            sleep 0.1
+        done
+        if [[ $holder == *" frequent"* ]]; then
+            say "a frequent snapshot (pid ${holder%% *}) is running: waiting for it (at most ${LYNX_BACKUP_LOCK_WAIT:-900} s)"
+            if ! flock -w "${LYNX_BACKUP_LOCK_WAIT:-900}" 9; then
+                say "the frequent snapshot still holds the lock $lock after ${LYNX_BACKUP_LOCK_WAIT:-900} s; not starting"
+                return 1
+            fi
+        else
+            say "another lynx-backup or lynx-restore is running (lock $lock held by pid ${holder%% *}); not starting"
+            return 1
+        fi
+    fi
+    echo "$$ $kind" >"$lock"
+}
+
+# Root-only state of the backup jobs (the last archive sent and its change marker): kept out
+# of the data directory, which the portal user could write. Default /var/lib/lynx-portal-backup.
+state_dir() {
+    local dir=${LYNX_BACKUP_STATE_DIR:-/var/lib/lynx-portal-backup}
+    [ -e "$dir" ] || mkdir -m 0700 "$dir"
+    if [ -z "${LYNX_BACKUP_STATE_DIR:-}" ] && { [ -L "$dir" ] || [ "$(stat -c '%u %a' "$dir")" != "$(id -u) 700" ]; }; then
+        say "$dir must be a directory owned by $(id -un) with mode 0700"
         return 1
     fi
-    echo "$$" >"$lock"
+    echo "$dir"
+}
+
+# The retention policy, in one place: every archive of the last 48 hours, the last one of each
+# hour for a week (168 hours that have archives), then 14 daily, 8 weekly, 12 monthly. Used by
+# the nightly prune and printed by `lynx-backup --print-prune-command` for the backup host.
+# shellcheck disable=SC2034 # used by the sourcing scripts
+prune_policy=(--glob-archives 'lynx-portal-*' --keep-within=48H --keep-hourly=168 --keep-daily=14 --keep-weekly=8 --keep-monthly=12)
+
+# The snapshot interval, minutes (LYNX_SNAPSHOT_INTERVAL_MINUTES in borg.env, default 15; 0: no
+# frequent snapshots). Exits the caller on a value that is not a whole number.
+snapshot_interval() {
+    local minutes=${LYNX_SNAPSHOT_INTERVAL_MINUTES:-15}
+    if ! [[ $minutes =~ ^[0-9]+$ ]] || [ "$minutes" -gt 1440 ]; then
+        say "LYNX_SNAPSHOT_INTERVAL_MINUTES must be a whole number of minutes from 0 to 1440, not '$minutes'"
+        return 1
+    fi
+    echo "$((10#$minutes))"
 }
 
 latest_archive() {

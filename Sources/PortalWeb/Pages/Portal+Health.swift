@@ -53,6 +53,8 @@ extension Portal {
             "status": warnings.isEmpty ? "ok" : "warning",
             "last_good_backup_age_seconds": status.lastBackupAge(now: now).map { $0 as Any } ?? NSNull(),
             "last_verified_restore_age_seconds": status.lastVerifiedRestoreAge(now: now).map { $0 as Any } ?? NSNull(),
+            "last_snapshot_age_seconds": status.lastSnapshotAge(now: now).map { $0 as Any } ?? NSNull(),
+            "snapshot_interval_seconds": status.lastSnapshot?.intervalSeconds.map { $0 as Any } ?? NSNull(),
         ]
         if !warnings.isEmpty { backup["warning"] = warnings.joined(separator: "; ") }
         return backup
