@@ -255,6 +255,7 @@ esac
             "LYNX_SERVICE_CTL": str(self.service_ctl),
             "LYNX_HEALTH_URL": self.stack.base + "/healthz",
             "LYNX_BACKUP_LOCK": str(self.tmp / "backup.lock"),
+            "LYNX_BACKUP_STATE_DIR": str(self.tmp / "backup-state"),
             "BORG_BASE_DIR": str(self.borg_base),
             "TMPDIR": str(self.tmp),
         })
@@ -265,6 +266,10 @@ esac
 
     def backup(self, *args, check=True, **env):
         return run([BACKUP, *args], check=check, env=self.script_env(**env))
+
+    def frequent(self, *args, check=True, **env):
+        """One frequent snapshot (`lynx-backup --frequent`)."""
+        return run([BACKUP, "--frequent", *args], check=check, env=self.script_env(**env))
 
     def restore(self, *args, check=True, **env):
         return run([RESTORE, *args], check=check, env=self.script_env(**env))

@@ -306,6 +306,9 @@ def test_a_stale_backup_fails_doctor_and_is_an_alert_in_healthz_but_not_an_outag
     old = int(time.time()) - 30 * 3600
     for name in ("backup-last-good.json", "backup-last-verified.json"):
         (rig.stack.data / name).write_text(json.dumps({"epoch": old, "archive": "lynx-portal-old"}))
+    # The snapshot age has its own check (test_frequent_snapshots.py): recent here.
+    (rig.stack.data / "backup-last-snapshot.json").write_text(json.dumps(
+        {"epoch": int(time.time()), "archive": "lynx-portal-recent", "interval_seconds": 900}))
     for name in ("backup-last-failed.json", "backup-verify-last-failed.json"):  # earlier tests' failures
         (rig.stack.data / name).unlink(missing_ok=True)
     status, body = rig.health()
@@ -364,6 +367,12 @@ def test_scripts_are_shellcheck_clean():
 def test_crontab_fires_each_job_at_its_utc_time_whatever_the_server_zone(utc, expected):
     lines = [line for line in (BACKUP.parent / "crontab").read_text().splitlines()
              if line and not line.startswith("#") and "=" not in line.split()[0]]
+    # The frequent snapshot: called every minute, due by the interval in borg.env (its own test,
+    # test_frequent_snapshots.py), alerting like the others on failure.
+    frequent = [line for line in lines if "--frequent" in line]
+    assert frequent == ['* * * * * root { lynx-backup --frequent --if-due 2>&1 | logger -t lynx-backup; '
+                        '[ "${PIPESTATUS[0]}" = 0 ] || lynx-portal-alert --tag lynx-backup; }'], frequent
+    lines = [line for line in lines if line not in frequent]
     assert len(lines) == 3
     instant = datetime.datetime.fromisoformat(utc).replace(tzinfo=datetime.timezone.utc)
     for zone in ("UTC", "Pacific/Auckland", "America/Los_Angeles"):
