@@ -410,3 +410,78 @@ def run_drill(rig, learners=3, entries=2):
     phase("learners log in and see their journals", started)
     record["restore_log"] = next(line for line in reversed(rig.log_lines()) if line["job"] == "restore")
     return record
+
+
+def run_frequent_drill(rig, interval, destroy_after, learners=2):
+    """The recovery-point drill: a write load (journal entries through HTTP), `lynx-backup
+    --frequent` started every `interval` seconds (standing in for cron, whose every-minute call
+    and due check are tested on their own), the database destroyed `destroy_after` seconds in,
+    then `lynx-restore --latest`. Returns what happened, with monotonic times."""
+    import threading
+
+    record = {"interval": interval, "runs": [], "acknowledged": [], "write_errors": []}
+    names = rig.seed_class(learners, 1)
+    client = rig.stack.client()
+    client.login(names[0])
+    csrf = client.csrf_from("/journal/new")
+    stop_writing, stop_scheduling = threading.Event(), threading.Event()
+
+    def write_loop():
+        for number in range(100000):  # bounded: stops by itself
+            if stop_writing.is_set():
+                return
+            try:
+                response = client.post("/journal/new", {"csrf": csrf, "title": f"load {number}", "body": "y" * 300})
+            except requests.RequestException as error:
+                record["write_errors"].append(repr(error))
+                continue
+            if response.status_code == 303:
+                record["acknowledged"].append((int(response.headers["Location"].rsplit("/", 1)[1]), time.monotonic()))
+            else:
+                record["write_errors"].append(response.status_code)
+            time.sleep(0.02)  # a class's steady pace, under the per-learner limits on journal entries
+
+    def schedule():
+        start = time.monotonic()
+        for tick in range(10000):  # bounded
+            due = start + tick * interval
+            while time.monotonic() < due:
+                if stop_scheduling.is_set():
+                    return
+                time.sleep(0.01)
+            if stop_scheduling.is_set():
+                return
+            begun = time.monotonic()
+            result = rig.frequent(check=False)
+            line = next((line for line in reversed(rig.log_lines()) if line["job"] == "frequent"), {})
+            record["runs"].append({"start": begun, "end": time.monotonic(), "exit": result.returncode,
+                                   "outcome": line.get("outcome"), "archive": line.get("archive"),
+                                   "stderr": result.stderr[-500:]})
+
+    writer, scheduler = threading.Thread(target=write_loop), threading.Thread(target=schedule)
+    writer.start()
+    scheduler.start()
+    try:
+        time.sleep(destroy_after)
+        # The disaster: the portal stops acknowledging (the writer stops), the files go.
+        stop_writing.set()
+        writer.join(timeout=60)
+        record["destroyed"] = time.monotonic()
+        for path in rig.stack.data.glob("portal.db*"):
+            path.unlink()
+    finally:
+        stop_writing.set()
+        stop_scheduling.set()
+        writer.join(timeout=60)
+        scheduler.join(timeout=300)
+    record["health_after_destroy"] = rig.health()[0]
+    restore = rig.restore("--latest")
+    record["restore_output"] = restore.stderr + restore.stdout
+    record["restored_archive"] = next(line for line in reversed(rig.log_lines()) if line["job"] == "restore")["archive"]
+    wait_green(rig.stack.base)
+    db = sqlite3.connect(f"file:{rig.stack.data / 'portal.db'}?mode=ro", uri=True)
+    try:
+        record["present"] = {row[0] for row in db.execute("SELECT id FROM journal_entry")}
+    finally:
+        db.close()
+    return record

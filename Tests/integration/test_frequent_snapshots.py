@@ -14,7 +14,9 @@ import zoneinfo
 
 import pytest
 
-from borg_support import BACKUP, BINARY, BackupRig, dump, run
+import random
+
+from borg_support import BACKUP, BINARY, BackupRig, dump, run, run_frequent_drill
 
 INTERVAL_SECONDS = 15 * 60  # LYNX_SNAPSHOT_INTERVAL_MINUTES's default
 
@@ -349,3 +351,63 @@ def test_restore_before_a_moment_brings_back_that_archive_over_ssh(ssh_rig, tmp_
         refused = rig.restore("--before", text, check=False)
         assert refused.returncode != 0 and message in refused.stderr, refused.stderr
     assert dump(rig.stack.data / "portal.db") == restored
+
+
+DRILL_INTERVAL = 5  # seconds: the real scripts, a short interval
+
+
+def test_recovery_point_drill_loses_at_most_one_interval_and_restores_an_earlier_moment_exactly(ssh_rig, tmp_path):
+    rig = ssh_rig
+    destroy_after = random.uniform(3.2 * DRILL_INTERVAL, 4.8 * DRILL_INTERVAL)
+    record = run_frequent_drill(rig, DRILL_INTERVAL, destroy_after)
+    runs, acknowledged, destroyed = record["runs"], record["acknowledged"], record["destroyed"]
+    summary = {"destroy_after": destroy_after, "runs": [(round(r["start"] - runs[0]["start"], 2), r["outcome"],
+                                                        r["archive"]) for r in runs],
+               "acknowledged": len(acknowledged), "write_errors": record["write_errors"][:5]}
+    print(json.dumps(summary, indent=1))
+    assert record["health_after_destroy"] == 503, record["health_after_destroy"]
+    assert len(acknowledged) > 50 and not record["write_errors"], summary
+    sent = [run for run in runs if run["outcome"] == "ok"]
+    assert len(sent) >= 3, summary  # the load changes the data every interval: each run sends
+    assert all(run["outcome"] == "ok" for run in runs if run["start"] < destroyed - 0.5), summary
+
+    # The latest archive is what came back: the last run that sent one.
+    last = sent[-1]
+    assert record["restored_archive"] == last["archive"], (record["restored_archive"], summary)
+    present = record["present"]
+    before = [entry for entry, at in acknowledged if at < last["start"]]
+    missing = [entry for entry in before if entry not in present]
+    assert not missing, f"{len(missing)} writes acknowledged before the last snapshot started are missing"
+    after = [entry for entry, at in acknowledged if at > last["end"]]
+    assert not [entry for entry in after if entry in present], "writes after the snapshot came back?"
+    # The loss window: from the last snapshot's start to the disaster, at most one interval. A run
+    # under way when the files went either took its snapshot first (it is `last`) or failed on a
+    # missing database at once: then the window is one interval plus that failed run's start.
+    failed = [run for run in runs if run["outcome"] == "failed"]
+    slack = max((run["end"] - run["start"] for run in failed if run["start"] > last["start"]), default=0)
+    window = destroyed - last["start"]
+    lost = [entry for entry, at in acknowledged if entry not in present]
+    print(f"loss window {window:.2f} s (interval {DRILL_INTERVAL} s), {len(lost)} of {len(acknowledged)} writes lost")
+    assert window <= DRILL_INTERVAL + slack, (window, slack, summary)
+    assert slack < 2, (slack, summary)
+
+    # Back to an earlier moment: the second archive's time, as Madrid's clock showed it, brings
+    # back exactly that archive's rows.
+    earlier = sent[1]["archive"]
+    moment = snapshot_moment(earlier)
+    extracted = tmp_path / "earlier"
+    extracted.mkdir()
+    rig.borg("extract", f"::{earlier}", "snapshot", cwd=extracted)
+    expected = dump(extracted / "snapshot" / "portal.db")
+    manifest = json.loads((extracted / "snapshot" / "manifest.json").read_text())
+    madrid = moment.astimezone(zoneinfo.ZoneInfo("Europe/Madrid")).strftime("%Y-%m-%d %H:%M:%S Europe/Madrid")
+    result = rig.restore("--before", madrid)
+    assert f"picked {earlier} (frequent)" in result.stderr and "row counts match" in result.stdout, result.stderr
+    restored = dump(rig.stack.data / "portal.db")
+    assert {t: r for t, r in restored.items() if t != "session"} == {t: r for t, r in expected.items() if t != "session"}
+    assert {t: len(r) for t, r in restored.items() if t != "session"} == \
+        {name: count for name, count in rows(manifest).items() if name != "session"}
+    ids = {row[0] for row in restored["journal_entry"]}
+    earlier_run = sent[1]
+    assert {entry for entry, at in acknowledged if at < earlier_run["start"]} <= ids
+    assert not {entry for entry, at in acknowledged if at > earlier_run["end"]} & ids
