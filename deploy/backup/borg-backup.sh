@@ -193,6 +193,7 @@ comment = {"kind": sys.argv[2], "snapshot_bytes": manifest["snapshot"]["bytes"],
 text = json.dumps(comment, separators=(",", ":"), sort_keys=True)
 print(marker, text.replace("{", "{{").replace("}", "}}"))
 ' "$stage/manifest.json" "$mode")
+if [ -z "$marker" ] || [ -z "$comment" ]; then say "could not read $stage/manifest.json"; exit 1; fi
 
 if [ "$mode" = frequent ] && [ -f "$marker_file" ]; then
     last=$(python3 -c '
