@@ -16,8 +16,8 @@
 # --frequent (every LYNX_SNAPSHOT_INTERVAL_MINUTES, from cron with --if-due) verifies the
 # snapshot against its manifest before sending it, and sends nothing when the database's content
 # is what the last archive holds: the change marker is a SHA-256 over the manifest's schema and
-# per-table row counts and content hashes, compared with the one recorded (root-only, in
-# LYNX_BACKUP_STATE_DIR) when the last archive was created.
+# per-table row counts and content hashes and the audit logs' names and sizes, compared with the
+# one recorded (root-only, in LYNX_BACKUP_STATE_DIR) when the last archive was created.
 #
 # Runs as root (root's cron, /etc/cron.d/lynx-portal): borg.env and the SSH key stay root-only and
 # the portal user never sees the passphrase (see deploy/README.md, "Backups and restore").
@@ -169,22 +169,19 @@ run portal_cli snapshot --to "$stage/portal.db" --manifest "$stage/manifest.json
 figures[snapshot_seconds]=$(elapsed "$t0")
 figures[snapshot_bytes]=$(stat -c %s "$stage/portal.db")
 
-if [ "$mode" = frequent ]; then
-    # Nothing goes off-site that does not match its own manifest.
-    step="verifying the snapshot against its manifest"
-    t0=$(date +%s.%N)
-    run portal_cli snapshot verify "$stage/portal.db" --manifest "$stage/manifest.json" >/dev/null
-    figures[verify_seconds]=$(elapsed "$t0")
-fi
-
 # The change marker and the archive's comment (row counts and size, for lynx-restore --list),
-# from the manifest, which root reads but never trusts for more than these numbers.
+# from the manifest, which root reads but never trusts for more than these numbers. The marker
+# also covers the audit logs' names and sizes (they are only ever appended to), so that audit
+# events alone are sent too.
 step="reading the manifest"
+audit_state=""
+if [ -d "$data_dir/audit" ]; then audit_state=$(find "$data_dir/audit" -type f -printf '%P %s\n' | sort); fi
 read -r marker comment < <(python3 -c '
 import hashlib, json, sys
 manifest = json.load(open(sys.argv[1]))
 content = {"schema": manifest.get("schema_version"), "migrations": manifest.get("migrations"),
-           "tables": [[t["name"], t["rows"], t["sha256"]] for t in manifest["tables"]]}
+           "tables": [[t["name"], t["rows"], t["sha256"]] for t in manifest["tables"]],
+           "audit": sys.argv[3]}
 marker = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 comment = {"kind": sys.argv[2], "snapshot_bytes": manifest["snapshot"]["bytes"],
            "created_at": manifest.get("created_at"),
@@ -192,7 +189,7 @@ comment = {"kind": sys.argv[2], "snapshot_bytes": manifest["snapshot"]["bytes"],
 # borg expands {placeholders} in a comment: braces are doubled to stay literal.
 text = json.dumps(comment, separators=(",", ":"), sort_keys=True)
 print(marker, text.replace("{", "{{").replace("}", "}}"))
-' "$stage/manifest.json" "$mode")
+' "$stage/manifest.json" "$mode" "$audit_state")
 if [ -z "$marker" ] || [ -z "$comment" ]; then say "could not read $stage/manifest.json"; exit 1; fi
 
 if [ "$mode" = frequent ] && [ -f "$marker_file" ]; then
@@ -214,6 +211,15 @@ if last.get("repository") == sys.argv[2] and last.get("marker") == sys.argv[3]:
         say "unchanged since $archive: nothing sent"
         exit 0
     fi
+fi
+
+if [ "$mode" = frequent ]; then
+    # Nothing goes off-site that does not match its own manifest (checked only when something
+    # is to be sent: an unchanged run has returned above, at the cost of the snapshot alone).
+    step="verifying the snapshot against its manifest"
+    t0=$(date +%s.%N)
+    run portal_cli snapshot verify "$stage/portal.db" --manifest "$stage/manifest.json" >/dev/null
+    figures[verify_seconds]=$(elapsed "$t0")
 fi
 
 step="borg create"
