@@ -155,7 +155,9 @@ def set_up_backups(guest, host, replace_key=False):
     put(guest, "/etc/lynx-portal/borg.env",
         f"BORG_REPO=ssh://{host.user}@127.0.0.1:{host.port}{repository}\n"
         f"BORG_PASSPHRASE={state['passphrase']}\n"
-        "BORG_RSH=ssh -i /root/.ssh/lynx-portal-backup -o BatchMode=yes\n")
+        "BORG_RSH=ssh -i /root/.ssh/lynx-portal-backup -o BatchMode=yes\n"
+        # No scheduled frequent snapshots: this test counts the archives and restores --latest.
+        "LYNX_SNAPSHOT_INTERVAL_MINUTES=0\n")
 
 
 def learner_rows(guest):

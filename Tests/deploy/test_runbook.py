@@ -263,6 +263,8 @@ def before(guest, name):
         # stands in for it.
         guest.run("install -d -m 0700 /srv/borg && umask 077 && printf '%s\\n' "
                   "BORG_REPO=/srv/borg/lynx-portal 'BORG_PASSPHRASE=runbook test passphrase' "
+                  # No scheduled frequent snapshots: the blocks' archives are the runbook's own.
+                  "LYNX_SNAPSHOT_INTERVAL_MINUTES=0 "
                   ">/etc/lynx-portal/borg.env")
     if name == "quiz-import":
         guest.run("printf '%s\\n' 'Which command prints the working directory?' 'A. pwd' 'B. cd' 'ANSWER: A' "
