@@ -108,6 +108,28 @@ def test_a_frequent_snapshot_is_sent_only_when_the_data_changed(rig, tmp_path):
     assert frequent_lines(rig)[-1]["outcome"] == "unchanged" and frequent_lines(rig)[-1]["archive"] == nightly
 
 
+def test_audit_events_alone_are_sent_too(rig):
+    rig.frequent()
+    time.sleep(1.1)
+    rig.frequent()
+    assert frequent_lines(rig)[-1]["outcome"] == "unchanged"
+    # A failed login for an unknown name: an audit event, and not a row in the database.
+    audit = rig.stack.data / "audit"
+    sizes = {path.name: path.stat().st_size for path in audit.glob("*.log")}
+    rows_before = dump(rig.stack.data / "portal.db")
+    response = rig.stack.client().login("freq-nobody", "not-a-password")
+    assert response.status_code != 303
+    assert {path.name: path.stat().st_size for path in audit.glob("*.log")} != sizes, "no audit event written"
+    assert dump(rig.stack.data / "portal.db") == rows_before, "the database changed: not an audit-only change"
+    time.sleep(1.1)
+    rig.frequent()
+    line = frequent_lines(rig)[-1]
+    assert line["outcome"] == "ok", line
+    listed = rig.borg("list", "--short", f"::{line['archive']}").stdout.split()
+    assert sorted(name.rsplit("/", 1)[1] for name in listed if name.startswith("audit/")) == sorted(
+        path.name for path in audit.glob("*.log"))
+
+
 def corrupting_binary(tmp_path):
     """The portal binary, except that `snapshot` writes a manifest one journal row short."""
     wrapper = tmp_path / "corrupting-lynx-portal"
