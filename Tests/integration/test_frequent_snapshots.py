@@ -280,6 +280,10 @@ def test_the_every_minute_cron_call_runs_only_at_a_multiple_of_the_interval(rig,
     bad = run([BACKUP, "--frequent", "--if-due"], env={**env, "LYNX_BORG_ENV": str(env_file)}, check=False)
     assert bad.returncode != 0 and "LYNX_SNAPSHOT_INTERVAL_MINUTES must be a whole number" in bad.stderr, bad.stderr
     (rig.stack.data / "backup-snapshot-last-failed.json").unlink()
+    # ...and never stops the nightly backup, which says so and goes on.
+    nightly = rig.backup("--no-verify", LYNX_BORG_ENV=env_file)
+    assert "LYNX_SNAPSHOT_INTERVAL_MINUTES must be a whole number" in nightly.stderr, nightly.stderr
+    assert rig.log_lines()[-1]["job"] == "backup" and rig.log_lines()[-1]["outcome"] == "ok"
 
 
 def test_retention_keeps_every_archive_of_48_hours_then_one_an_hour(tmp_path):

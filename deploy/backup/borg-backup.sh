@@ -131,7 +131,12 @@ else
 fi
 # Settings may come from borg.env, so read them only now.
 read_settings
-interval=$(snapshot_interval)
+if [ "$mode" = frequent ]; then
+    interval=$(snapshot_interval)
+elif ! interval=$(snapshot_interval); then
+    # A mistyped frequent setting never stops the nightly backup; the frequent runs fail on it.
+    interval=15
+fi
 chunker=${LYNX_BORG_CHUNKER:-fixed,4096}
 # LYNX_BACKUP_PRUNE=no in borg.env leaves retention to the backup host (deploy/README.md).
 [ "${LYNX_BACKUP_PRUNE:-yes}" != no ] || prune=no
