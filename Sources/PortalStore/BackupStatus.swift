@@ -90,17 +90,21 @@ public struct BackupStatus: Sendable, Equatable {
         self.lastVerifyFailure = lastVerifyFailure
     }
 
-    /// The backup job's failure when it is newer than its last success.
+    /// The backup job's failure when it is not older than its last success. The files hold whole
+    /// seconds, and a failure in the same second as a success came after it: runs are serialised
+    /// by the backup lock and each takes longer than a second (the success was a previous run).
     public var unresolvedBackupFailure: Failure? {
-        lastBackupFailure.flatMap { $0.epoch > (lastBackup?.epoch ?? .min) ? $0 : nil }
+        lastBackupFailure.flatMap { $0.epoch >= (lastBackup?.epoch ?? .min) ? $0 : nil }
     }
 
-    /// The frequent job's failure when it is newer than the newest good snapshot.
+    /// The frequent job's failure when it is not older than the newest good snapshot (same
+    /// second: see above).
     public var unresolvedSnapshotFailure: Failure? {
-        lastSnapshotFailure.flatMap { $0.epoch > (lastSnapshot?.epoch ?? .min) ? $0 : nil }
+        lastSnapshotFailure.flatMap { $0.epoch >= (lastSnapshot?.epoch ?? .min) ? $0 : nil }
     }
 
-    /// The verify job's failure when it is newer than that job's last success: a verified
+    /// The verify job's failure when it is not older than that job's last success (same second:
+    /// see above): a verified
     /// restore for `verify`, a repository check for `check`, a data verification for `verify-data`.
     public var unresolvedVerifyFailure: Failure? {
         guard let failure = lastVerifyFailure else { return nil }
@@ -110,7 +114,7 @@ public struct BackupStatus: Sendable, Equatable {
             case "verify-data": lastDataVerification
             default: lastVerifiedRestore
             }
-        return failure.epoch > (success?.epoch ?? .min) ? failure : nil
+        return failure.epoch >= (success?.epoch ?? .min) ? failure : nil
     }
 
     /// Reads the eight files; a missing or unreadable file counts as "never".

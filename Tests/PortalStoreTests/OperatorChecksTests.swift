@@ -106,6 +106,17 @@ struct OperatorAlertRuleTests {
         #expect(OperatorChecks.backupVerify(verify, thresholds: .standard, now: now).level == .alert)
     }
 
+    @Test func aFailureInTheSameSecondAsTheLastSuccessCameAfterItAndAlerts() {
+        // Runs are serialised and take longer than a second: the success was the run before.
+        let backup = BackupStatus(
+            lastBackup: .init(epoch: now - 5, archive: "a"),
+            lastBackupFailure: .init(epoch: now - 5, step: "borg create", message: "gone"))
+        #expect(OperatorChecks.backup(backup, thresholds: .standard, now: now).level == .alert)
+        let verify = BackupStatus(
+            lastVerifiedRestore: .init(epoch: now - 5), lastVerifyFailure: .init(epoch: now - 5, step: "extracting b"))
+        #expect(OperatorChecks.backupVerify(verify, thresholds: .standard, now: now).level == .alert)
+    }
+
     @Test func aFailedRepositoryCheckIsClearedOnlyByACheckThatSucceeds() {
         var status = BackupStatus(
             lastVerifiedRestore: .init(epoch: now - 60), lastVerifyFailure: .init(epoch: now - 3600, job: "check"),

@@ -289,7 +289,7 @@ def check(guest, name, output, received):
     elif name == "borg-key-export":
         guest.run("grep -q 'BORG_KEY' /root/lynx-portal-borg.key")
     elif name == "first-backup":
-        assert re.search(r"backups: last good backup", output), output[-3000:]
+        assert re.search(r"ok    backup: last good backup", output), output[-3000:]
         assert guest.run("lynx-borg list --short").stdout.strip(), "no archive after the first backup"
     elif name == "restore":
         assert "ended" in output and "alice" in guest.run(f"{cli} user list").stdout, output[-3000:]
