@@ -126,6 +126,20 @@ record-dr-drill: test-deps build
 	$(RECORD_CHECK)
 	$(RECORD) LYNX_PORTAL_BIN=$(CURDIR)/$(BINARY) python3 experiments/41-deploy/dr-drill.py
 
+# What a frequent snapshot costs (lynx-backup --frequent under a steady write load on the
+# benchmark's class, over SSH): CPU and bytes per run, repository growth, the portal's p99 during
+# a snapshot against outside one, time to off-site; writes experiments/41-deploy/snapshot-cost.md
+# (about five minutes after the release build). SNAPSHOT_RUNS runs, SNAPSHOT_INTERVAL seconds apart, with the release
+# binary a server runs (the targets are about it). Run it on an idle machine.
+SNAPSHOT_RUNS ?= 12
+SNAPSHOT_INTERVAL ?= 20
+.PHONY: record-snapshot-cost
+record-snapshot-cost: test-deps
+	$(MAKE) release
+	$(RECORD_CHECK)
+	$(RECORD) LYNX_PORTAL_BIN=$(CURDIR)/dist/lynx-portal/bin/lynx-portal python3 experiments/41-deploy/snapshot-cost.py \
+		--runs $(SNAPSHOT_RUNS) --interval $(SNAPSHOT_INTERVAL)
+
 # The reliability scenarios (soak, SIGKILL under writes, disk full, lock contention, garbage on the
 # socket, abuse) against the release binary; rewrites their sections of
 # experiments/reliability/RESULTS.md. SOAK_SECONDS sets the soak's length.
@@ -163,7 +177,7 @@ record-sanitizers: test-deps
 	$(RECORD_CHECK)
 	$(STAMP)
 	$(RECORD) scripts/sanitizers.sh $(SANITIZERS)
-records: record-reliability record-dr-drill record-fuzz record-sanitizers record-deploy-figures record-walkthrough \
+records: record-reliability record-dr-drill record-snapshot-cost record-fuzz record-sanitizers record-deploy-figures record-walkthrough \
 	record-build-requirements
 
 # The exit gate: two new learners' two days in headless Chromium against install.sh's deploy in a

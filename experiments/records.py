@@ -2,7 +2,7 @@
 """Committed records: where a run writes its figures and which commit it names.
 
 The records (experiments/reliability/RESULTS.md, the bench results, the DR drill log, the
-walkthrough transcript and screenshots, the deploy figures) are committed only from the explicit
+walkthrough transcript and screenshots, the deploy figures, the snapshot cost) are committed only from the explicit
 `make record-*` targets, which set LYNX_RECORD=1. Such a run refuses a tree with uncommitted
 changes outside the records themselves (the figures must come from the commit they name) and
 writes to the committed paths. Every other run (`make test` among them) writes to `.records/`
@@ -30,6 +30,7 @@ RECORD_FILES = (
     "experiments/41-deploy/walkthrough/*.png",
     "experiments/41-deploy/deploy-figures.md",
     "experiments/41-deploy/build-requirements.md",
+    "experiments/41-deploy/snapshot-cost.md",
 )
 
 
