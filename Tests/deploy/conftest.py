@@ -209,12 +209,13 @@ def apt_cache_patient(guest, shell_command, timeout=900):
         time.sleep(5)
 
 
-@pytest.fixture(scope="module")
-def booted_guest(request):
-    """A booted fresh Debian 12 guest for one test module; always powered off and removed."""
+def boot_guest(request, name, binds=()):
+    """Yields a booted fresh Debian 12 guest with extra nspawn binds (e.g. a release bundle at
+    /srv/current); always powered off and removed, its journal printed first if a test failed."""
     require_root()
     assert (BUNDLE / "bin" / "lynx-portal").exists(), f"no release bundle at {BUNDLE}: run `make release`"
-    guest = Guest(request.module.__name__.replace("test_", ""))
+    guest = Guest(name)
+    guest.binds = list(binds)
     try:
         guest.copy_pristine()
         guest.boot()
@@ -226,6 +227,12 @@ def booted_guest(request):
         finally:
             guest.poweroff()
             guest.remove()
+
+
+@pytest.fixture(scope="module")
+def booted_guest(request):
+    """A booted fresh Debian 12 guest for one test module."""
+    yield from boot_guest(request, request.module.__name__.replace("test_", ""))
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -28,7 +28,8 @@ import pytest
 import requests
 
 import conftest
-from conftest import BUNDLE, PASSWORD, REPO, Client, Guest, apt_cache_patient, figures, free_port, require_root
+from conftest import (BUNDLE, PASSWORD, REPO, Client, apt_cache_patient, boot_guest, figures, free_port,
+                      require_root)
 from test_fresh_vps import add_learner, take_quiz_with_one_wrong_answer
 
 A_HTTP, A_ADMIN = free_port(), free_port()
@@ -75,21 +76,7 @@ def backup_host():
 
 
 def booted(request, name):
-    require_root()
-    assert (BUNDLE / "bin" / "lynx-portal").exists(), f"no release bundle at {BUNDLE}: run `make release`"
-    guest = Guest(name)
-    guest.binds = [f"--bind-ro={BUNDLE.resolve()}:/srv/current"]
-    try:
-        guest.copy_pristine()
-        guest.boot()
-        yield guest
-    finally:
-        try:
-            if request.session.testsfailed:
-                guest.save_diagnostics()
-        finally:
-            guest.poweroff()
-            guest.remove()
+    yield from boot_guest(request, name, [f"--bind-ro={BUNDLE.resolve()}:/srv/current"])
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,8 @@ import pytest
 import requests
 
 import earlier_bundle
-from conftest import BUNDLE, PASSWORD, REPO, Client, Guest, apt_cache_patient, figures, free_port, require_root
+from conftest import (BUNDLE, PASSWORD, REPO, Client, apt_cache_patient, boot_guest, figures, free_port,
+                      require_root)
 from test_fresh_vps import add_learner, take_quiz_with_one_wrong_answer
 
 HTTP_PORT = free_port()
@@ -59,19 +60,8 @@ def guest(request):
         pytest.fail(str(error), pytrace=False)
     figures["earlier release bundle (built, or reused from the cache)"] = f"{time.monotonic() - started:.0f} s"
     state.update(commit=commit, earlier=earlier)
-    booted = Guest("upgrade")
-    booted.binds = [f"--bind-ro={earlier}:/srv/earlier", f"--bind-ro={BUNDLE.resolve()}:/srv/current"]
-    try:
-        booted.copy_pristine()
-        booted.boot()
-        yield booted
-    finally:
-        try:
-            if request.session.testsfailed:
-                booted.save_diagnostics()
-        finally:
-            booted.poweroff()
-            booted.remove()
+    yield from boot_guest(request, "upgrade",
+                          [f"--bind-ro={earlier}:/srv/earlier", f"--bind-ro={BUNDLE.resolve()}:/srv/current"])
 
 
 def sql(guest, query, database=f"{DATA}/portal.db"):
